@@ -1,0 +1,1 @@
+"""Temporal client and worker wiring: connection settings, data converter, tracing, codec, shutdown."""
