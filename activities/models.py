@@ -59,7 +59,8 @@ class OperationRequest(ContractModel):
     spec: ClusterSetSpec
     target_cluster: str | None = None  # the cluster joined, removed, rejoined, promoted, fenced
     force: bool = False  # removeCluster force / forced failover already authorised
-    invalidate_clusters: list[str] = Field(default_factory=list)  # forcePrimaryCluster invalidateReplicaClusters
+    # forcePrimaryCluster's invalidateReplicaClusters
+    invalidate_clusters: list[str] = Field(default_factory=list)
     context: dict[str, str] = Field(default_factory=dict)  # outputs of earlier steps of this operation
     operation_id: str = ""  # the child workflow id; recorded in server-side state where useful
 
