@@ -322,8 +322,8 @@ class ObjectMeta(BaseModel):
     namespace: str = "default"
     uid: str = ""
     generation: int = 0
-    resourceVersion: str = ""  # noqa: N815 - Kubernetes' own name
-    deletionTimestamp: str | None = None  # noqa: N815
+    resourceVersion: str = ""  # Kubernetes spelling
+    deletionTimestamp: str | None = None
     finalizers: list[str] = Field(default_factory=list)
     annotations: dict[str, str] = Field(default_factory=dict)
     labels: dict[str, str] = Field(default_factory=dict)
