@@ -1,0 +1,260 @@
+"""Inputs, outputs and durable state of the ClusterSet workflows (pinned contract with watcher and CLI).
+
+Every update, query, workflow and child workflow takes one model and returns one model, so fields can be
+added with defaults without breaking recorded histories. The whole durable state of an entity workflow is
+one `ClusterSetState`, carried over continue-as-new. Nothing here may hold a secret: the spec names its
+credentials Secret, it never contains a password.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from activities.models import (
+    CloneProgress,
+    ClusterSetObservation,
+    OperationKind,
+    OperationRequest,
+)
+from api.models import ClusterSetSpec, ClusterSetStatus, Condition
+
+HISTORY_LIMIT = 20  # operation records kept in state (older ones live in Temporal's history)
+
+
+class WorkflowModel(BaseModel):
+    """Base of workflow models: unknown fields are ignored so older workers can read newer payloads."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class ClusterSetPhase(StrEnum):
+    """What the entity workflow is doing; also the ClusterSetPhase search attribute."""
+
+    PENDING = "Pending"  # started, no spec accepted yet
+    RECONCILING = "Reconciling"  # an operation is running
+    READY = "Ready"  # the observed topology matches the spec and is healthy
+    DEGRADED = "Degraded"  # matches the spec as far as possible, but not healthy / not reachable
+    BLOCKED = "Blocked"  # an operation failed for good; waiting for a spec edit or a CLI command
+    DISSOLVING = "Dissolving"
+    DISSOLVED = "Dissolved"
+
+
+class OperationPhase(StrEnum):
+    """Life cycle of one operation (also CR status.operation.phase)."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+
+
+# ------------------------------------------------------------------------------------------ updates
+
+
+class ApplySpecRequest(WorkflowModel):
+    """Update "ApplySpec" from the watcher: the CR's spec at `generation`."""
+
+    uid: str
+    generation: int
+    spec: ClusterSetSpec
+    namespace: str
+    name: str
+
+
+class ApplySpecResult(WorkflowModel):
+    accepted_generation: int
+
+
+class DissolveRequest(WorkflowModel):
+    """Update "Dissolve": the CR is being deleted; dissolve the ClusterSet, then complete."""
+
+    uid: str
+    requested_by: str = "watcher"
+
+
+class DissolveResult(WorkflowModel):
+    accepted: bool
+
+
+class ForceFailoverRequest(WorkflowModel):
+    """Update "ForceFailover" from `csctl failover --force`: promote `target_cluster` now."""
+
+    target_cluster: str
+    invalidate_clusters: list[str] = Field(default_factory=list)
+    reason: str
+    requested_by: str
+
+
+class ForceFailoverResult(WorkflowModel):
+    operation_id: str
+
+
+class RejoinRequest(WorkflowModel):
+    """Update "Rejoin" from `csctl rejoin` (source "cli") or the rejoin annotation (source "annotation")."""
+
+    cluster: str
+    requested_by: str
+    source: Literal["cli", "annotation"] = "cli"
+
+
+class RejoinResult(WorkflowModel):
+    operation_id: str
+
+
+# ------------------------------------------------------------------------------------------ signals
+
+
+class OperationProgressReport(WorkflowModel):
+    """Signal "OperationProgress" from the clone activity: progress of a long step, stalled or not."""
+
+    operation_id: str
+    step: str
+    progress: CloneProgress
+    stalled: bool = False
+    stalled_for_seconds: int = 0
+
+
+# ------------------------------------------------------------------------------------------ state
+
+
+class IntentKind(StrEnum):
+    """Requests recorded by update handlers and acted on by the main loop."""
+
+    FORCE_FAILOVER = "force_failover"
+    REJOIN = "rejoin"
+    DISSOLVE = "dissolve"
+
+
+class Intent(WorkflowModel):
+    """One accepted request that the main loop has not finished acting on."""
+
+    kind: IntentKind
+    operation_id: str = ""  # child workflow id reserved at acceptance (empty for dissolve)
+    operation_number: int = 0
+    target_cluster: str | None = None
+    invalidate_clusters: list[str] = Field(default_factory=list)
+    reason: str = ""
+    requested_by: str = ""
+    source: str = "cli"
+    accepted_at: datetime | None = None
+
+
+class OperationRecord(WorkflowModel):
+    """One operation, running or finished; the Status query's history and CR status.operation."""
+
+    operation_id: str
+    kind: OperationKind
+    target_cluster: str | None = None
+    phase: OperationPhase = OperationPhase.PENDING
+    requested_by: str = ""
+    reason: str = ""
+    generation: int | None = None  # the spec generation that asked for it (None: a CLI command)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    current_step: str | None = None
+    message: str = ""
+    error_type: str | None = None  # the typed error's class name when it failed
+    progress: CloneProgress | None = None
+    stalled: bool = False
+    outputs: dict[str, str] = Field(default_factory=dict)
+
+
+class BlockedOperation(WorkflowModel):
+    """An operation that failed for good at `generation`: not planned again until the spec changes."""
+
+    key: str  # "<kind>/<target>"
+    generation: int
+    error_type: str | None = None
+    message: str = ""
+
+
+class ClusterSetState(WorkflowModel):
+    """The whole durable state of one entity workflow; the continue-as-new input."""
+
+    namespace: str
+    name: str
+    uid: str
+    spec: ClusterSetSpec | None = None
+    generation: int = 0  # last accepted ApplySpec generation
+    observed_generation: int | None = None  # last generation whose spec was fully acted on
+    phase: ClusterSetPhase = ClusterSetPhase.PENDING
+    intents: list[Intent] = Field(default_factory=list)
+    operation_count: int = 0
+    current_operation: OperationRecord | None = None
+    history: list[OperationRecord] = Field(default_factory=list)
+    last_observation: ClusterSetObservation | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+    last_status: ClusterSetStatus | None = None  # what was last written to the CR
+    lost_transactions: dict[str, str] = Field(default_factory=dict)  # outputs of the last forced failover
+    blocked: list[BlockedOperation] = Field(default_factory=list)
+    rejoin_failed: list[str] = Field(default_factory=list)  # clusters whose last annotation rejoin failed
+    dissolve_requested_by: str | None = None
+    dissolved: bool = False
+
+
+class ClusterSetWorkflowInput(WorkflowModel):
+    """Input of the "ClusterSet" workflow; `state` is set only by continue-as-new."""
+
+    namespace: str
+    name: str
+    uid: str
+    state: ClusterSetState | None = None
+
+
+class ClusterSetWorkflowResult(WorkflowModel):
+    """Result of the "ClusterSet" workflow: it completes only after dissolving."""
+
+    dissolved: bool
+    operation_id: str | None = None
+    message: str = ""
+
+
+class ClusterSetView(WorkflowModel):
+    """Answer of the "Status" query."""
+
+    namespace: str
+    name: str
+    uid: str
+    phase: ClusterSetPhase
+    generation: int
+    observed_generation: int | None
+    primary_cluster: str | None = None  # spec.primaryCluster last accepted
+    current_operation: OperationRecord | None = None
+    operation_history: list[OperationRecord] = Field(default_factory=list)
+    last_observation: ClusterSetObservation | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+    blocked: list[BlockedOperation] = Field(default_factory=list)
+    pending_intents: list[Intent] = Field(default_factory=list)
+    dissolved: bool = False
+
+
+# ------------------------------------------------------------------------------------------ operations
+
+
+class OperationWorkflowInput(WorkflowModel):
+    """Input of the "ClusterSetOperation" child workflow."""
+
+    request: OperationRequest
+    entity_workflow_id: str
+    stall_timeout_seconds: int = 600
+
+
+class StepOutcome(WorkflowModel):
+    step: str
+    already_done: bool
+    message: str = ""
+
+
+class OperationWorkflowResult(WorkflowModel):
+    """Result of a successful operation child workflow (a failed one raises an ApplicationError)."""
+
+    operation_id: str
+    kind: OperationKind
+    target_cluster: str | None = None
+    steps: list[StepOutcome] = Field(default_factory=list)
+    outputs: dict[str, str] = Field(default_factory=dict)
