@@ -1,26 +1,38 @@
 """Pydantic v2 models of the `PerconaServerMySQLClusterSet` custom resource (ps.percona.com/v1).
 
 The spec keeps Percona's field names, types, defaults and validation (percona-clusterset.md §2.1) so an
-existing CR works unchanged; our extensions are marked "extension" in their descriptions and all have
-defaults. Python attributes are snake_case; the wire (YAML/JSON) names are Percona's camelCase aliases.
-Validation that the CRD expresses as CEL rules is mirrored here by validators raising the same messages,
-so the pydantic verdict and the API server's verdict agree (tests check both).
+existing CR works unchanged; our extensions say "Extension" in their descriptions and all have defaults.
+Python attributes are snake_case; the wire (YAML/JSON) names are Percona's camelCase aliases.
+
+These models are the single source of the CRD (`api.crd` walks them): descriptions, defaults, bounds and
+enums become the OpenAPI schema, and the CEL rules (`x-kubernetes-validations`) are declared here next to
+the pydantic validators that mirror them with the same messages, so the pydantic verdict and the API
+server's verdict agree (tests/api checks both on every Percona case and on generated specs).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AliasGenerator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+
+from api.formats import is_alphanumeric, is_host
 
 GROUP = "ps.percona.com"
 VERSION = "v1"
 KIND = "PerconaServerMySQLClusterSet"
+LIST_KIND = "PerconaServerMySQLClusterSetList"
 PLURAL = "perconaservermysqlclustersets"
 SINGULAR = "perconaservermysqlclusterset"
 SHORT_NAME = "ps-clusterset"
@@ -29,13 +41,86 @@ API_VERSION = f"{GROUP}/{VERSION}"
 FINALIZER_DISSOLVE = "percona.com/clusterset-dissolve"
 ANNOTATION_REJOIN = "percona.com/clusterset-rejoin-cluster"
 
-_ALPHANUMERIC = re.compile(r"^[A-Za-z0-9]+$")
-# Kubernetes' IsDNS1123Subdomain: lower-case RFC 1123 labels joined by dots, at most 253 characters.
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+MAX_CLUSTERS = 10
+MAX_ENDPOINTS = 9
+MAX_NAME_LENGTH = 63
+MAX_HOST_LENGTH = 253
+DEFAULT_PORT = 3306
+DEFAULT_SECRET_KEY = "clusterset"
+# clone_max_network_bandwidth / clone_max_data_bandwidth: MiB/s, 0 (unlimited) to 4294967295.
+MAX_CLONE_BANDWIDTH_MIB = 4294967295
+
+
+class CelRule(BaseModel):
+    """One `x-kubernetes-validations` entry: a CEL expression over `self` and the message when false."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    message: str
+
+
+# Percona's CEL rules, character for character (percona-clusterset.md §2.1).
+RULE_PRIMARY_CLUSTER_ALPHANUMERIC = CelRule(
+    rule="self.matches('^[A-Za-z0-9]+$')",
+    message="primaryCluster must contain only alphanumeric characters",
+)
+RULE_CLUSTER_NAME_ALPHANUMERIC = CelRule(
+    rule="self.matches('^[A-Za-z0-9]+$')",
+    message="innodbClusterName must contain only alphanumeric characters",
+)
+RULE_CREDENTIALS_NAME_SET = CelRule(
+    rule="has(self.name) && self.name != ''",
+    message="credentialsSecret.name must be set",
+)
+RULE_HOST_IP_OR_DNS = CelRule(
+    rule="isIP(self) || !format.dns1123Subdomain().validate(self).hasValue()",
+    message="host must be a valid IP address or domain name",
+)
+RULE_CLUSTER_NAMES_UNIQUE = CelRule(
+    rule="self.all(c, self.exists_one(d, d.innodbClusterName == c.innodbClusterName))",
+    message="cluster names must be unique",
+)
+RULE_PRIMARY_IN_CLUSTERS = CelRule(
+    rule="self.clusters.exists(c, c.innodbClusterName == self.primaryCluster)",
+    message="spec.primaryCluster not found in spec.clusters",
+)
+RULE_ENDPOINT_HOSTS_UNIQUE = CelRule(
+    rule=(
+        "self.clusters.all(c, c.endpoints.all(e, self.clusters.map(c2, "
+        "c2.endpoints.filter(e2, e2.host == e.host).size()).sum() == 1))"
+    ),
+    message="endpoint host must be unique across all clusters",
+)
+
+
+def k8s(
+    *rules: CelRule,
+    list_type: Literal["atomic", "set", "map"] | None = None,
+    list_map_keys: tuple[str, ...] = (),
+    map_type: Literal["atomic", "granular"] | None = None,
+    int_format: Literal["int32", "int64"] | None = None,
+) -> dict[str, Any]:
+    """The Kubernetes schema extensions of a field, for `Field(json_schema_extra=...)` (read by api.crd)."""
+    extra: dict[str, Any] = {}
+    if rules:
+        extra["x-kubernetes-validations"] = [r.model_dump() for r in rules]
+    if list_type:
+        extra["x-kubernetes-list-type"] = list_type
+    if list_map_keys:
+        extra["x-kubernetes-list-map-keys"] = list(list_map_keys)
+    if map_type:
+        extra["x-kubernetes-map-type"] = map_type
+    if int_format:
+        extra["format"] = int_format
+    return extra
 
 
 class CRModel(BaseModel):
-    """Base of every CR model: camelCase on the wire, snake_case in Python, unknown fields rejected."""
+    """Base of every spec model: camelCase on the wire, snake_case in Python, unknown fields rejected.
+
+    `cel_rules` are the object-level `x-kubernetes-validations` of the model's own schema node.
+    """
 
     model_config = ConfigDict(
         alias_generator=AliasGenerator(validation_alias=to_camel, serialization_alias=to_camel),
@@ -44,19 +129,7 @@ class CRModel(BaseModel):
         frozen=True,
     )
 
-
-def is_ip(value: str) -> bool:
-    """Kubernetes CEL `isIP()`: an IPv4 or IPv6 address (no zone, no CIDR)."""
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
-
-def is_dns1123_subdomain(value: str) -> bool:
-    """Kubernetes `format.dns1123Subdomain()` has no error for this value."""
-    return len(value) <= 253 and _DNS1123_SUBDOMAIN.match(value) is not None
+    cel_rules: ClassVar[tuple[CelRule, ...]] = ()
 
 
 class SslMode(StrEnum):
@@ -94,14 +167,27 @@ class AutomaticRejoin(StrEnum):
 class Endpoint(CRModel):
     """One address of a member cluster's MySQL server."""
 
-    host: Annotated[str, Field(max_length=253)]
-    port: Annotated[int, Field(ge=1, le=65535)] = 3306
+    host: Annotated[str, Field(max_length=MAX_HOST_LENGTH)] = Field(
+        description=(
+            "Host name (a lower-case DNS-1123 subdomain) or IP address of a MySQL server of the cluster. "
+            "Unique across all clusters."
+        ),
+        json_schema_extra=k8s(RULE_HOST_IP_OR_DNS),
+    )
+    port: Annotated[int, Field(ge=1, le=65535)] = Field(
+        default=DEFAULT_PORT,
+        description=(
+            "MySQL classic-protocol port. Percona accepts any int32; we accept only a TCP port (1-65535). "
+            "Unlike Percona, the port is used for every connection, the primary's included."
+        ),
+        json_schema_extra=k8s(int_format="int32"),
+    )
 
     @field_validator("host")
     @classmethod
     def _host_is_ip_or_dns(cls, value: str) -> str:
-        if not (is_ip(value) or is_dns1123_subdomain(value)):
-            raise ValueError("host must be a valid IP address or domain name")
+        if not is_host(value):
+            raise ValueError(RULE_HOST_IP_OR_DNS.message)
         return value
 
     @property
@@ -114,107 +200,208 @@ class Endpoint(CRModel):
 class ClusterSpec(CRModel):
     """A member InnoDB Cluster of the ClusterSet."""
 
-    innodb_cluster_name: Annotated[str, Field(max_length=63, alias="innodbClusterName")]
-    endpoints: Annotated[list[Endpoint], Field(min_length=1, max_length=9)]
+    innodb_cluster_name: Annotated[str, Field(max_length=MAX_NAME_LENGTH)] = Field(
+        alias="innodbClusterName",
+        description=(
+            "Name of the InnoDB Cluster (the member PerconaServerMySQL's status.innodbClusterName, i.e. the "
+            "CR name without non-alphanumerics). Alphanumeric, unique within the ClusterSet."
+        ),
+        json_schema_extra=k8s(RULE_CLUSTER_NAME_ALPHANUMERIC),
+    )
+    endpoints: Annotated[list[Endpoint], Field(min_length=1, max_length=MAX_ENDPOINTS)] = Field(
+        description=(
+            "Addresses of the cluster's MySQL servers, tried in order when connecting (Percona uses "
+            "only the first one for a replica cluster)."
+        ),
+    )
     manage_members: bool = Field(
         default=False,
         description=(
-            "extension: when true the orchestrator joins this site's further instances (every endpoint "
-            "after the first that is not yet in the group) with clone-based distributed recovery; "
-            "when false the site's own operator does it, as with Percona"
+            "Extension. When true the orchestrator joins this site's further instances (every endpoint "
+            "after the first that is not yet in the group) with clone-based distributed recovery; when "
+            "false the site's own operator does it, as with Percona."
         ),
     )
 
     @field_validator("innodb_cluster_name")
     @classmethod
     def _name_alphanumeric(cls, value: str) -> str:
-        if not _ALPHANUMERIC.match(value):
-            raise ValueError("innodbClusterName must contain only alphanumeric characters")
+        if not is_alphanumeric(value):
+            raise ValueError(RULE_CLUSTER_NAME_ALPHANUMERIC.message)
         return value
 
 
 class SecretKeySelector(CRModel):
-    """A key of a Secret in the CR's namespace; the only way credentials are named."""
+    """A key of a Secret in the CR's namespace (corev1.SecretKeySelector): how credentials are named."""
 
-    name: str = ""
-    key: str = "clusterset"
-    optional: bool | None = None
+    name: str = Field(default="", description="Name of the Secret, in the namespace of the ClusterSet.")
+    key: str = Field(
+        default=DEFAULT_SECRET_KEY,
+        description=(
+            "Key of the Secret holding the password of the `clusterset` MySQL user. Defaults to "
+            "`clusterset` (Percona applies the same default in code; its schema requires the key)."
+        ),
+    )
+    optional: bool | None = Field(
+        default=None, description="Kept for corev1.SecretKeySelector compatibility; the Secret must exist."
+    )
+
+    cel_rules: ClassVar[tuple[CelRule, ...]] = (RULE_CREDENTIALS_NAME_SET,)
 
     @model_validator(mode="after")
     def _name_set(self) -> SecretKeySelector:
         if not self.name:
-            raise ValueError("credentialsSecret.name must be set")
+            raise ValueError(RULE_CREDENTIALS_NAME_SET.message)
         return self
 
 
 class UnsafeFlags(CRModel):
     """Operations that can lose data; off by default."""
 
-    forced_failover: bool = False
-    forced_cluster_removal: bool = False
+    forced_failover: bool = Field(
+        default=False,
+        description=(
+            "Allow an emergency failover (forcePrimaryCluster) to spec.primaryCluster when the current "
+            "primary cluster is unreachable. Transactions not replicated are lost (reported in "
+            "status.lostTransactions)."
+        ),
+    )
+    forced_cluster_removal: bool = Field(
+        default=False,
+        description=(
+            "Remove a replica cluster dropped from spec even when it is unreachable (removeCluster with "
+            "force); transactions not replicated back are abandoned."
+        ),
+    )
 
 
 class CreateReplicaClusterOptions(CRModel):
     """Options of `createReplicaCluster`."""
 
-    recovery_method: RecoveryMethod = RecoveryMethod.CLONE
+    recovery_method: RecoveryMethod = Field(
+        default=RecoveryMethod.CLONE,
+        description=(
+            "How a new replica cluster is provisioned: clone (full copy), incremental (from the binary "
+            "logs, e.g. when seeded from a backup), or auto."
+        ),
+    )
 
 
 class MysqlShellRunner(CRModel):
     """Accepted for compatibility with Percona's CR; the orchestrator runs no mysqlsh and ignores it."""
 
-    image: Annotated[str, Field(min_length=1)] | None = None
+    image: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None,
+        description="Ignored: the orchestrator speaks SQL, not mysqlsh. Optional (Percona: required).",
+    )
 
 
 class CloneOptions(CRModel):
-    """Extension: how CLONE-based joins and member recovery are run."""
+    """Extension: how CLONE-based joins and member recoveries are run."""
 
-    donor: CloneDonor = CloneDonor.SECONDARY
-    max_network_bandwidth_mib: Annotated[int, Field(ge=0)] = Field(
-        default=0, description="clone_max_network_bandwidth in MiB/s on the donor; 0 = unlimited"
+    donor: CloneDonor = Field(
+        default=CloneDonor.SECONDARY,
+        description=(
+            "secondary: an ONLINE secondary of the primary cluster donates when there is one (spares the "
+            "global primary); primary: always the global primary, as MySQL Shell does."
+        ),
     )
-    max_data_bandwidth_mib: Annotated[int, Field(ge=0)] = Field(
-        default=0, description="clone_max_data_bandwidth in MiB/s on the recipient; 0 = unlimited"
+    max_network_bandwidth_mib: Annotated[int, Field(ge=0, le=MAX_CLONE_BANDWIDTH_MIB)] = Field(
+        default=0,
+        description="clone_max_network_bandwidth on the donor, in MiB/s; 0 = unlimited.",
+        json_schema_extra=k8s(int_format="int64"),
     )
-    stall_timeout_seconds: Annotated[int, Field(ge=30)] = Field(
+    max_data_bandwidth_mib: Annotated[int, Field(ge=0, le=MAX_CLONE_BANDWIDTH_MIB)] = Field(
+        default=0,
+        description="clone_max_data_bandwidth on the recipient, in MiB/s; 0 = unlimited.",
+        json_schema_extra=k8s(int_format="int64"),
+    )
+    stall_timeout_seconds: Annotated[int, Field(ge=30, le=86400)] = Field(
         default=600,
-        description="no clone progress for this long raises the CloneStalled condition (the join goes on)",
+        description=(
+            "A clone without progress for this long raises the CloneStalled condition; the join goes on "
+            "(there is no overall clone timeout)."
+        ),
+        json_schema_extra=k8s(int_format="int32"),
     )
 
 
 class ClusterSetSpec(CRModel):
-    """`spec` of PerconaServerMySQLClusterSet."""
+    """`spec` of PerconaServerMySQLClusterSet: the desired ClusterSet."""
 
-    primary_cluster: Annotated[str, Field(max_length=63)]
-    clusters: Annotated[list[ClusterSpec], Field(min_length=1, max_length=10)]
-    credentials_secret: SecretKeySelector
-    ssl_mode: SslMode = SslMode.AUTO
-    create_replica_cluster_options: CreateReplicaClusterOptions = CreateReplicaClusterOptions()
-    unsafe_flags: UnsafeFlags = UnsafeFlags()
-    mysqlshell_runner: MysqlShellRunner | None = None
-    clone_options: CloneOptions = Field(default=CloneOptions(), description="extension")
-    automatic_rejoin: AutomaticRejoin = Field(default=AutomaticRejoin.NEVER, description="extension")
-    status_refresh_interval_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
-        default=10, description="extension: how often the workflow refreshes status"
+    primary_cluster: Annotated[str, Field(max_length=MAX_NAME_LENGTH)] = Field(
+        description=(
+            "The desired primary cluster (an innodbClusterName of spec.clusters). Changing it runs a "
+            "switchover, or a forced failover when the primary is unreachable and unsafeFlags.forcedFailover."
+        ),
+        json_schema_extra=k8s(RULE_PRIMARY_CLUSTER_ALPHANUMERIC),
     )
+    clusters: Annotated[list[ClusterSpec], Field(min_length=1, max_length=MAX_CLUSTERS)] = Field(
+        description=(
+            "Member clusters. Adding an entry creates a replica cluster; removing one removes it from the "
+            "ClusterSet (one way: a removed cluster cannot rejoin)."
+        ),
+        json_schema_extra=k8s(
+            RULE_CLUSTER_NAMES_UNIQUE, list_type="map", list_map_keys=("innodbClusterName",)
+        ),
+    )
+    credentials_secret: SecretKeySelector = Field(
+        description="Secret key with the password of the `clusterset` MySQL user.",
+        json_schema_extra=k8s(map_type="atomic"),
+    )
+    ssl_mode: SslMode = Field(
+        default=SslMode.AUTO,
+        description="clusterSetReplicationSslMode of createClusterSet (used at bootstrap).",
+    )
+    create_replica_cluster_options: CreateReplicaClusterOptions = Field(
+        default=CreateReplicaClusterOptions(), description="Options of createReplicaCluster."
+    )
+    unsafe_flags: UnsafeFlags = Field(default=UnsafeFlags(), description="Operations that can lose data.")
+    mysqlshell_runner: MysqlShellRunner | None = Field(
+        default=None, description="Accepted for compatibility with Percona's CR and ignored."
+    )
+    clone_options: CloneOptions = Field(
+        default=CloneOptions(),
+        description="Extension. Donor choice, bandwidth limits and stall detection of CLONE.",
+    )
+    automatic_rejoin: AutomaticRejoin = Field(
+        default=AutomaticRejoin.NEVER,
+        description=(
+            "Extension. never: a replica cluster that is INVALIDATED or not replicating is rejoined only on "
+            "request (annotation percona.com/clusterset-rejoin-cluster or `csctl rejoin`), as with Percona; "
+            "whenConsistent: the orchestrator rejoins it by itself when it finds no errant transactions."
+        ),
+    )
+    status_refresh_interval_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
+        default=10,
+        description="Extension. How often the orchestrator refreshes status (Percona: fixed 10 s).",
+        json_schema_extra=k8s(int_format="int32"),
+    )
+
+    cel_rules: ClassVar[tuple[CelRule, ...]] = (RULE_PRIMARY_IN_CLUSTERS, RULE_ENDPOINT_HOSTS_UNIQUE)
 
     @field_validator("primary_cluster")
     @classmethod
     def _primary_alphanumeric(cls, value: str) -> str:
-        if not _ALPHANUMERIC.match(value):
-            raise ValueError("primaryCluster must contain only alphanumeric characters")
+        if not is_alphanumeric(value):
+            raise ValueError(RULE_PRIMARY_CLUSTER_ALPHANUMERIC.message)
         return value
 
-    @model_validator(mode="after")
-    def _cross_field_rules(self) -> ClusterSetSpec:
-        names = [c.innodb_cluster_name for c in self.clusters]
+    @field_validator("clusters")
+    @classmethod
+    def _clusters_unique(cls, clusters: list[ClusterSpec]) -> list[ClusterSpec]:
+        names = [c.innodb_cluster_name for c in clusters]
         if len(set(names)) != len(names):
-            raise ValueError("cluster names must be unique")
-        if self.primary_cluster not in names:
-            raise ValueError("spec.primaryCluster not found in spec.clusters")
-        hosts = [e.host for c in self.clusters for e in c.endpoints]
+            raise ValueError(RULE_CLUSTER_NAMES_UNIQUE.message)
+        hosts = [e.host for c in clusters for e in c.endpoints]
         if len(set(hosts)) != len(hosts):
-            raise ValueError("endpoint host must be unique across all clusters")
+            raise ValueError(RULE_ENDPOINT_HOSTS_UNIQUE.message)
+        return clusters
+
+    @model_validator(mode="after")
+    def _primary_in_clusters(self) -> ClusterSetSpec:
+        if self.primary_cluster not in {c.innodb_cluster_name for c in self.clusters}:
+            raise ValueError(RULE_PRIMARY_IN_CLUSTERS.message)
         return self
 
     def cluster(self, name: str) -> ClusterSpec:
@@ -242,75 +429,116 @@ class StatusModel(BaseModel):
         extra="ignore",
     )
 
+    cel_rules: ClassVar[tuple[CelRule, ...]] = ()
+
+
+ConditionStatus = Literal["True", "False", "Unknown"]
+
 
 class Condition(StatusModel):
     """metav1.Condition."""
 
-    type: str
-    status: str  # "True" | "False" | "Unknown"
-    reason: str
-    message: str = ""
-    last_transition_time: datetime | None = None
-    observed_generation: int | None = None
+    type: str = Field(description="Condition type, e.g. Ready, SwitchoverInProgress, ClusterInvalidated.")
+    status: ConditionStatus = Field(description="True, False or Unknown.")
+    reason: str = Field(description="CamelCase reason of the last transition.")
+    message: str = Field(default="", description="Human-readable details.")
+    last_transition_time: datetime | None = Field(default=None, description="When the status last changed.")
+    observed_generation: int | None = Field(
+        default=None, description="metadata.generation the condition was set for."
+    )
 
 
 class ClusterStatus(StatusModel):
     """Per member cluster: Percona's fields plus the replication channel's state."""
 
-    cluster_role: str = "UNKNOWN"  # PRIMARY | REPLICA
-    global_status: str = "UNKNOWN"  # OK | OK_NOT_REPLICATING | OK_NOT_CONSISTENT | ... | INVALIDATED
-    primary: str | None = None
-    channel_state: str | None = None  # ON | OFF | CONNECTING | ERROR | ...
-    transactions_behind: int | None = None
-    lag_seconds: float | None = None
-    errant_transactions: str | None = None
+    cluster_role: str = Field(default="UNKNOWN", description="PRIMARY, REPLICA or UNKNOWN.")
+    global_status: str = Field(
+        default="UNKNOWN",
+        description=(
+            "OK, OK_NOT_REPLICATING, OK_NOT_CONSISTENT, OK_MISCONFIGURED, NOT_OK, INVALIDATED or UNKNOWN."
+        ),
+    )
+    primary: str | None = Field(default=None, description="host:port of the cluster's primary instance.")
+    channel_state: str | None = Field(
+        default=None, description="State of the clusterset_replication channel (ON, OFF, CONNECTING, ERROR)."
+    )
+    transactions_behind: int | None = Field(
+        default=None, description="Transactions received from the primary cluster but not yet applied."
+    )
+    lag_seconds: float | None = Field(
+        default=None, description="Seconds the applier is behind the primary cluster's commits."
+    )
+    errant_transactions: str | None = Field(
+        default=None, description="GTID set present here but not on the primary cluster, when any."
+    )
 
 
 class OperationProgress(StatusModel):
     """Progress of a long step (a CLONE)."""
 
-    stage: str | None = None
-    percent: float | None = None
-    bytes_done: int | None = None
-    bytes_total: int | None = None
-    estimated_end: datetime | None = None
+    stage: str | None = Field(default=None, description="Current stage, e.g. FILE COPY, PAGE COPY, RECOVERY.")
+    percent: float | None = Field(default=None, ge=0, le=100, description="Overall progress in percent.")
+    bytes_done: int | None = Field(default=None, description="Bytes transferred so far.")
+    bytes_total: int | None = Field(default=None, description="Bytes to transfer (estimate).")
+    estimated_end: datetime | None = Field(default=None, description="Estimated completion time.")
 
 
 class OperationStatus(StatusModel):
     """The current or last operation the workflow ran."""
 
-    type: str
-    phase: str  # Pending | Running | Succeeded | Failed | Cancelled
-    workflow_id: str | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    message: str | None = None
-    progress: OperationProgress | None = None
+    type: str = Field(description="Operation kind, e.g. bootstrap, addReplica, switchover, failover, rejoin.")
+    phase: str = Field(description="Pending, Running, Succeeded, Failed or Cancelled.")
+    workflow_id: str | None = Field(default=None, description="Temporal workflow id running the operation.")
+    started_at: datetime | None = Field(default=None, description="When the operation started.")
+    finished_at: datetime | None = Field(default=None, description="When the operation finished.")
+    message: str | None = Field(default=None, description="Last step, or the error of a failed operation.")
+    progress: OperationProgress | None = Field(default=None, description="Progress of the current long step.")
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="`<type> <phase>`, derived from type and phase; shown in the Operation printer column."
+    )
+    @property
+    def summary(self) -> str:
+        """`<type> <phase>` for `kubectl get` (a printer column takes one JSONPath, not two)."""
+        return f"{self.type} {self.phase}"
 
 
 class LostTransactions(StatusModel):
     """What a forced failover could not carry over from the old primary cluster."""
 
-    from_cluster: str
-    to_cluster: str
-    gtid_set: str
-    count: int
-    at: datetime | None = None
+    from_cluster: str = Field(description="The old primary cluster.")
+    to_cluster: str = Field(description="The cluster promoted by the forced failover.")
+    gtid_set: str = Field(description="GTID set committed on the old primary but missing on the new one.")
+    count: int = Field(description="Number of transactions in gtidSet.")
+    at: datetime | None = Field(default=None, description="When the forced failover happened.")
 
 
 class ClusterSetStatus(StatusModel):
-    """`status` of PerconaServerMySQLClusterSet."""
+    """`status` of PerconaServerMySQLClusterSet, written only by the orchestrator."""
 
-    primary_cluster: str = ""
-    primary_cluster_endpoint: str = ""
-    global_status: str | None = None  # HEALTHY | AVAILABLE | UNAVAILABLE
-    clusters: dict[str, ClusterStatus] = Field(default_factory=dict)
-    conditions: list[Condition] = Field(default_factory=list)
-    last_observed_generation: int | None = None
-    last_observed_at: datetime | None = None
-    observed_generation: int | None = None
-    operation: OperationStatus | None = None
-    lost_transactions: LostTransactions | None = None
+    primary_cluster: str = Field(default="", description="The primary cluster as the ClusterSet reports it.")
+    primary_cluster_endpoint: str = Field(default="", description="host:port of the global primary instance.")
+    global_status: str | None = Field(default=None, description="HEALTHY, AVAILABLE or UNAVAILABLE.")
+    clusters: dict[str, ClusterStatus] = Field(
+        default_factory=dict, description="Member clusters by innodbClusterName."
+    )
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        description="Ready, SwitchoverInProgress, ClusterInvalidated, CloneStalled, ...",
+        json_schema_extra=k8s(list_type="map", list_map_keys=("type",)),
+    )
+    last_observed_generation: int | None = Field(
+        default=None, description="Percona's name for the generation last acted upon."
+    )
+    last_observed_at: datetime | None = Field(default=None, description="When status was last refreshed.")
+    observed_generation: int | None = Field(
+        default=None,
+        description="metadata.generation the orchestrator last accepted (same as lastObservedGeneration).",
+    )
+    operation: OperationStatus | None = Field(default=None, description="The current or last operation.")
+    lost_transactions: LostTransactions | None = Field(
+        default=None, description="After a forced failover: the transactions that were lost."
+    )
 
 
 class ObjectMeta(BaseModel):
