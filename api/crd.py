@@ -20,7 +20,7 @@ from typing import Any
 
 import annotated_types
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, Strict
 from pydantic.fields import ComputedFieldInfo, FieldInfo
 
 from api.models import (
@@ -75,6 +75,8 @@ def _apply_constraints(schema: dict[str, Any], metadata: list[Any]) -> None:
     for item in metadata:
         if isinstance(item, FieldInfo):
             _apply_constraints(schema, list(item.metadata))
+        elif isinstance(item, Strict):
+            continue  # pydantic's no-coercion marker: the schema's type check is already strict
         elif isinstance(item, annotated_types.MinLen):
             schema["minItems" if kind == "array" else "minLength"] = item.min_length
         elif isinstance(item, annotated_types.MaxLen):

@@ -12,6 +12,8 @@ server's verdict agree (tests/api checks both on every Percona case and on gener
 
 from __future__ import annotations
 
+import functools
+import typing
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
@@ -21,6 +23,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
+    StrictBool,
     computed_field,
     field_validator,
     model_validator,
@@ -131,6 +135,26 @@ class CRModel(BaseModel):
 
     cel_rules: ClassVar[tuple[CelRule, ...]] = ()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_non_nullable_nulls(cls, data: Any) -> Any:
+        """As the API server does: a `null` for a field that cannot be null counts as absent."""
+        if not isinstance(data, dict):
+            return data
+        nullable = _nullable_keys(cls)
+        return {k: v for k, v in data.items() if v is not None or k in nullable}
+
+
+@functools.cache
+def _nullable_keys(model: type[BaseModel]) -> frozenset[str]:
+    """Names and wire names of the fields of `model` that accept None."""
+    keys: set[str] = set()
+    for name, field in model.model_fields.items():
+        args = typing.get_args(field.annotation)
+        if type(None) in args:
+            keys.update(k for k in (name, field.alias, field.serialization_alias) if k)
+    return frozenset(keys)
+
 
 class SslMode(StrEnum):
     """`clusterSetReplicationSslMode` of the clusterset_replication channel."""
@@ -174,7 +198,7 @@ class Endpoint(CRModel):
         ),
         json_schema_extra=k8s(RULE_HOST_IP_OR_DNS),
     )
-    port: Annotated[int, Field(ge=1, le=65535)] = Field(
+    port: Annotated[int, Strict(), Field(ge=1, le=65535)] = Field(
         default=DEFAULT_PORT,
         description=(
             "MySQL classic-protocol port. Percona accepts any int32; we accept only a TCP port (1-65535). "
@@ -214,7 +238,7 @@ class ClusterSpec(CRModel):
             "only the first one for a replica cluster)."
         ),
     )
-    manage_members: bool = Field(
+    manage_members: StrictBool = Field(
         default=False,
         description=(
             "Extension. When true the orchestrator joins this site's further instances (every endpoint "
@@ -242,7 +266,7 @@ class SecretKeySelector(CRModel):
             "`clusterset` (Percona applies the same default in code; its schema requires the key)."
         ),
     )
-    optional: bool | None = Field(
+    optional: StrictBool | None = Field(
         default=None, description="Kept for corev1.SecretKeySelector compatibility; the Secret must exist."
     )
 
@@ -258,7 +282,7 @@ class SecretKeySelector(CRModel):
 class UnsafeFlags(CRModel):
     """Operations that can lose data; off by default."""
 
-    forced_failover: bool = Field(
+    forced_failover: StrictBool = Field(
         default=False,
         description=(
             "Allow an emergency failover (forcePrimaryCluster) to spec.primaryCluster when the current "
@@ -266,7 +290,7 @@ class UnsafeFlags(CRModel):
             "status.lostTransactions)."
         ),
     )
-    forced_cluster_removal: bool = Field(
+    forced_cluster_removal: StrictBool = Field(
         default=False,
         description=(
             "Remove a replica cluster dropped from spec even when it is unreachable (removeCluster with "
@@ -306,17 +330,17 @@ class CloneOptions(CRModel):
             "global primary); primary: always the global primary, as MySQL Shell does."
         ),
     )
-    max_network_bandwidth_mib: Annotated[int, Field(ge=0, le=MAX_CLONE_BANDWIDTH_MIB)] = Field(
+    max_network_bandwidth_mib: Annotated[int, Strict(), Field(ge=0, le=MAX_CLONE_BANDWIDTH_MIB)] = Field(
         default=0,
         description="clone_max_network_bandwidth on the donor, in MiB/s; 0 = unlimited.",
         json_schema_extra=k8s(int_format="int64"),
     )
-    max_data_bandwidth_mib: Annotated[int, Field(ge=0, le=MAX_CLONE_BANDWIDTH_MIB)] = Field(
+    max_data_bandwidth_mib: Annotated[int, Strict(), Field(ge=0, le=MAX_CLONE_BANDWIDTH_MIB)] = Field(
         default=0,
         description="clone_max_data_bandwidth on the recipient, in MiB/s; 0 = unlimited.",
         json_schema_extra=k8s(int_format="int64"),
     )
-    stall_timeout_seconds: Annotated[int, Field(ge=30, le=86400)] = Field(
+    stall_timeout_seconds: Annotated[int, Strict(), Field(ge=30, le=86400)] = Field(
         default=600,
         description=(
             "A clone without progress for this long raises the CloneStalled condition; the join goes on "
@@ -372,7 +396,7 @@ class ClusterSetSpec(CRModel):
             "whenConsistent: the orchestrator rejoins it by itself when it finds no errant transactions."
         ),
     )
-    status_refresh_interval_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
+    status_refresh_interval_seconds: Annotated[int, Strict(), Field(ge=1, le=3600)] = Field(
         default=10,
         description="Extension. How often the orchestrator refreshes status (Percona: fixed 10 s).",
         json_schema_extra=k8s(int_format="int32"),

@@ -152,6 +152,11 @@ def pydantic_violations(error: ValidationError, *, prefix: str = "") -> list[Vio
 
 
 def _pydantic_value(value: Any) -> str | None:
+    """Scalars as Kubernetes prints them; objects and lists by their type, as the CEL errors do."""
+    if isinstance(value, dict):
+        return '"object"'
+    if isinstance(value, list | tuple):
+        return '"array"'
     try:
         return render_value(value)
     except TypeError:
