@@ -169,8 +169,25 @@ class BlockedOperation(WorkflowModel):
 
     key: str  # "<kind>/<target>"
     generation: int
+    retry_at: datetime | None = None  # set for retryable failures: planned again from then on
     error_type: str | None = None
     message: str = ""
+
+
+class WorkflowTuning(WorkflowModel):
+    """Timeouts of the workflows; production defaults, shortened by tests (never by the watcher)."""
+
+    step_start_to_close_seconds: int = 900
+    step_heartbeat_timeout_seconds: int = 30
+    step_maximum_attempts: int = 10
+    clone_heartbeat_timeout_seconds: int = 120
+    clone_start_to_close_seconds: int = 14 * 24 * 3600  # progress is the liveness signal, not this
+    clone_maximum_attempts: int = 50
+    retry_maximum_interval_seconds: int = 30
+    observe_start_to_close_seconds: int = 60
+    blocked_retry_seconds: int = 300  # a retryable failure is planned again after this long
+    max_history_events: int = 10_000  # continue-as-new earlier than the server's suggestion
+    idle_timeout_seconds: int = 3600  # wake-up interval while there is no spec
 
 
 class ClusterSetState(WorkflowModel):
@@ -193,8 +210,12 @@ class ClusterSetState(WorkflowModel):
     lost_transactions: dict[str, str] = Field(default_factory=dict)  # outputs of the last forced failover
     blocked: list[BlockedOperation] = Field(default_factory=list)
     rejoin_failed: list[str] = Field(default_factory=list)  # clusters whose last annotation rejoin failed
+    managed: bool = False  # bootstrapped or adopted by this workflow
+    fence_pending: list[str] = Field(default_factory=list)  # invalidated old primaries to fence when seen
+    grown: dict[str, int] = Field(default_factory=dict)  # cluster -> generation its members were grown at
     dissolve_requested_by: str | None = None
     dissolved: bool = False
+    tuning: WorkflowTuning = Field(default_factory=lambda: WorkflowTuning())
 
 
 class ClusterSetWorkflowInput(WorkflowModel):
@@ -204,6 +225,7 @@ class ClusterSetWorkflowInput(WorkflowModel):
     name: str
     uid: str
     state: ClusterSetState | None = None
+    tuning: WorkflowTuning | None = None
 
 
 class ClusterSetWorkflowResult(WorkflowModel):
@@ -241,7 +263,7 @@ class OperationWorkflowInput(WorkflowModel):
 
     request: OperationRequest
     entity_workflow_id: str
-    stall_timeout_seconds: int = 600
+    tuning: WorkflowTuning = Field(default_factory=lambda: WorkflowTuning())
 
 
 class StepOutcome(WorkflowModel):
