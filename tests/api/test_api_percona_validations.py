@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from api_helpers import api_server, models, valid_cluster_set
 
 from api.violations import Violation, ViolationType
-from api_helpers import api_server, models, valid_cluster_set
 
 Spec = dict[str, Any]
 
