@@ -147,9 +147,8 @@ def _json_default(value: Any) -> Any:
 
 def _field_schema(field: FieldInfo) -> dict[str, Any]:
     schema = _type_schema(field.annotation, list(field.metadata))
-    description = field.description
-    if description is None and inspect.isclass(field.annotation) and issubclass(field.annotation, BaseModel):
-        description = _doc(field.annotation)
+    description = field.description or schema.pop("description", None)
+    schema.pop("description", None)
     ordered: dict[str, Any] = {}
     if description:
         ordered["description"] = description
@@ -174,6 +173,9 @@ def model_schema(model: type[BaseModel]) -> dict[str, Any]:
     for name, computed in model.model_computed_fields.items():
         properties[computed.alias or name] = _computed_schema(computed)
     schema: dict[str, Any] = {"type": "object", "properties": properties}
+    description = _doc(model)
+    if description:
+        schema = {"description": description, **schema}
     if required:
         schema["required"] = required
     rules: tuple[CelRule, ...] = getattr(model, "cel_rules", ())
@@ -201,8 +203,8 @@ def openapi_schema() -> dict[str, Any]:
             "apiVersion": {"description": "APIVersion of the object, ps.percona.com/v1.", "type": "string"},
             "kind": {"description": "Kind of the object, PerconaServerMySQLClusterSet.", "type": "string"},
             "metadata": {"type": "object"},
-            "spec": {"description": _doc(ClusterSetSpec), **spec},
-            "status": {"description": _doc(ClusterSetStatus), **status},
+            "spec": spec,
+            "status": status,
         },
         "required": ["spec"],
     }

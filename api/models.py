@@ -258,8 +258,10 @@ class ClusterSpec(CRModel):
 class SecretKeySelector(CRModel):
     """A key of a Secret in the CR's namespace (corev1.SecretKeySelector): how credentials are named."""
 
-    name: str = Field(default="", description="Name of the Secret, in the namespace of the ClusterSet.")
-    key: str = Field(
+    name: Annotated[str, Field(max_length=MAX_HOST_LENGTH)] = Field(
+        default="", description="Name of the Secret, in the namespace of the ClusterSet."
+    )
+    key: Annotated[str, Field(max_length=MAX_HOST_LENGTH)] = Field(
         default=DEFAULT_SECRET_KEY,
         description=(
             "Key of the Secret holding the password of the `clusterset` MySQL user. Defaults to "
