@@ -246,6 +246,7 @@ class OperationActivities:
         observe_fn: ObserveFn | None = None,
         progress_sink: ProgressSink | None = None,
         progress_signal_seconds: float = 30.0,
+        stall_timeout_seconds: float | None = None,  # overrides spec.cloneOptions (tests)
     ) -> None:
         if plan_fn is None or step_fn is None or observe_fn is None:
             from activities import steps
@@ -259,6 +260,7 @@ class OperationActivities:
         self._observe = observe_fn
         self._sink: ProgressSink = progress_sink or signal_entity
         self._progress_signal_seconds = progress_signal_seconds
+        self._stall_timeout_seconds = stall_timeout_seconds
 
     def activities(self) -> list[Callable[..., Any]]:
         return [self.plan, self.step, self.clone_step, self.observe]
@@ -280,7 +282,7 @@ class OperationActivities:
     async def clone_step(self, inp: StepInput) -> StepResult:
         """Run the CLONE step, re-attaching to a running clone on retry; heartbeats its progress."""
         resume = resume_progress(activity.info().heartbeat_details)
-        stall = float(inp.request.spec.clone_options.stall_timeout_seconds)
+        stall = self._stall_timeout_seconds or float(inp.request.spec.clone_options.stall_timeout_seconds)
         watch = CloneWatch(
             inp=inp,
             sink=self._sink,
