@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ from kubesim.selectors import parse_field_selector, parse_label_selector
 from kubesim.store import Event, Store, now_rfc3339
 from kubesim.table import table
 
+_log = logging.getLogger("kubesim")
 CRD_KEY = "apiextensions.k8s.io/customresourcedefinitions"
 DEFAULT_WATCH_TIMEOUT = 1800.0
 
@@ -182,6 +184,10 @@ class KubeSim:
             return await self._dispatch(request)
         except ApiError as exc:
             return web.json_response(exc.status(), status=exc.code)
+        except Exception as exc:  # a simulator bug: answer like the API server's panic handler, and log it
+            _log.exception("kubesim: %s %s failed", request.method, request.path)
+            error = ApiError(code=500, reason="InternalError", message=f"an error on the server: {exc!r}")
+            return web.json_response(error.status(), status=500)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"

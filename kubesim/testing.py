@@ -116,3 +116,33 @@ def _run(loop: asyncio.AbstractEventLoop, coro: Awaitable[Any]) -> None:
         await coro
 
     asyncio.run_coroutine_threadsafe(wrapper(), loop).result(timeout=30)
+
+
+def clusterset_manifest(
+    name: str = "cs",
+    *,
+    namespace: str = "default",
+    primary: str = "dc1",
+    sites: Sequence[str] = ("dc1", "dc2", "dc3"),
+    finalizers: Sequence[str] | None = None,
+    annotations: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A valid PerconaServerMySQLClusterSet object for tests (one endpoint per site, 127.0.1.x hosts)."""
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
+    if finalizers is not None:
+        metadata["finalizers"] = list(finalizers)
+    if annotations:
+        metadata["annotations"] = dict(annotations)
+    return {
+        "apiVersion": "ps.percona.com/v1",
+        "kind": "PerconaServerMySQLClusterSet",
+        "metadata": metadata,
+        "spec": {
+            "primaryCluster": primary,
+            "credentialsSecret": {"name": f"{name}-credentials"},
+            "clusters": [
+                {"innodbClusterName": site, "endpoints": [{"host": f"127.0.1.{i + 1}", "port": 3306}]}
+                for i, site in enumerate(sites)
+            ],
+        },
+    }
