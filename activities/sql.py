@@ -608,3 +608,182 @@ STATUS_INSTANCE = (
 # ========================================================================= 10. H-ops-B operations
 # switchover / failover / fence / rejoin / reboot / remove / dissolve: H-ops-B adds its statements below
 # this banner, in sub-sections of its own (e.g. "# ---- 10.1 switchover"), reusing the helpers above.
+
+# ---- 10.1 channel forms and waits shared by switchover / failover / rejoin (spec §1.3, §1.4, §1.13)
+
+
+def change_source_host_port(
+    *,
+    host: str,
+    port: int,
+    auto_failover: bool,
+    connect_retry: int = 3,
+    retry_count: int = 10,
+    channel: str = CH,
+) -> str:
+    """spec §1.4 host/port-only form: user, password and SSL settings of the channel are kept."""
+    parts = [
+        f"SOURCE_HOST = {lit(host)}",
+        f"SOURCE_PORT = {int(port)}",
+        f"SOURCE_CONNECT_RETRY = {int(connect_retry)}",
+        f"SOURCE_RETRY_COUNT = {int(retry_count)}",
+    ]
+    if auto_failover:
+        parts.append("SOURCE_CONNECTION_AUTO_FAILOVER = 1")
+    parts.append("SOURCE_AUTO_POSITION = 1")
+    return f"CHANGE REPLICATION SOURCE TO {', '.join(parts)} FOR CHANNEL {lit(channel)}"
+
+
+def stop_replica_receiver(channel: str = CH) -> str:
+    """Stop only the receiver (IO) thread, so the relay log can be applied before the channel goes."""
+    return f"STOP REPLICA IO_THREAD FOR CHANNEL {lit(channel)}"
+
+
+def alter_user_password_of(user: str, host: str, password: str) -> str:
+    """The password refresh of spec 2.c step 6 (the Shell's SET PASSWORD FOR, as ALTER USER)."""
+    return f"ALTER USER {account(user, host)} IDENTIFIED BY {lit(password)}"
+
+
+OFFLINE_MODE = "SELECT @@global.offline_mode AS offline_mode"
+TRANSACTION_SIZE_LIMIT = "SELECT @@global.group_replication_transaction_size_limit AS value"
+MY_GR_STATE = (
+    "SELECT MEMBER_STATE AS member_state, MEMBER_ROLE AS member_role "
+    "FROM performance_schema.replication_group_members "
+    "WHERE CHANNEL_NAME = 'group_replication_applier' AND MEMBER_ID = @@server_uuid"
+)
+
+# ---- 10.2 switchover global lock (spec §1.15)
+
+FLUSH_TABLES_WITH_READ_LOCK = "FLUSH TABLES WITH READ LOCK"
+FLUSH_BINARY_LOGS = "FLUSH BINARY LOGS"
+UNLOCK_TABLES = "UNLOCK TABLES"
+
+# ---- 10.3 metadata topology changes (spec §5 procedures) and reads
+
+
+def md_cs_primary_changed(cs_id: str, cluster_id: str) -> str:
+    return f"CALL {MD}.v2_cs_primary_changed({lit(cs_id)}, {lit(cluster_id)}, '{{}}')"
+
+
+def md_cs_primary_force_changed(cs_id: str, cluster_id: str) -> str:
+    return f"CALL {MD}.v2_cs_primary_force_changed({lit(cs_id)}, {lit(cluster_id)}, '{{}}')"
+
+
+def md_cs_add_invalidated_member(cs_id: str, cluster_id: str) -> str:
+    return f"CALL {MD}.v2_cs_add_invalidated_member({lit(cs_id)}, {lit(cluster_id)})"
+
+
+def md_cs_member_rejoined(cs_id: str, cluster_id: str, primary_cluster_id: str) -> str:
+    return (
+        f"CALL {MD}.v2_cs_member_rejoined({lit(cs_id)}, {lit(cluster_id)}, {lit(primary_cluster_id)}, '{{}}')"
+    )
+
+
+def md_cs_member_removed(cs_id: str, cluster_id: str) -> str:
+    return f"CALL {MD}.v2_cs_member_removed({lit(cs_id)}, {lit(cluster_id)})"
+
+
+def md_primary_before_last_change(cs_id: str, reason: str) -> str:
+    """(probe) The primary cluster of the view just before the newest view with `reason`
+    ('SWITCH_PRIMARY' or 'FORCE_PRIMARY'): finds the old primary cluster of a resumed switch."""
+    c = lit(cs_id)
+    return (
+        f"SELECT m.cluster_id AS cluster_id FROM {MD}.clusterset_members m "
+        f"WHERE m.clusterset_id = {c} AND m.primary_cluster = 1 AND m.view_id = ("
+        f"SELECT MAX(v.view_id) FROM {MD}.clusterset_views v WHERE v.clusterset_id = {c} AND v.view_id < ("
+        f"SELECT MAX(w.view_id) FROM {MD}.clusterset_views w WHERE w.clusterset_id = {c} "
+        f"AND w.view_change_reason = {lit(reason)}))"
+    )
+
+
+def md_cluster_transaction_size_limit(cluster_id: str) -> str:
+    return (
+        "SELECT JSON_UNQUOTE(JSON_EXTRACT(attributes, '$.opt_transactionSizeLimit')) AS value "
+        f"FROM {MD}.clusters WHERE cluster_id = {lit(cluster_id)}"
+    )
+
+
+def md_recovery_accounts(cluster_id: str) -> str:
+    return (
+        "SELECT JSON_UNQUOTE(JSON_EXTRACT(attributes, '$.recoveryAccountUser')) AS user, "
+        "JSON_UNQUOTE(JSON_EXTRACT(attributes, '$.recoveryAccountHost')) AS host, "
+        "JSON_UNQUOTE(JSON_EXTRACT(attributes, '$.server_id')) AS server_id "
+        f"FROM {MD}.instances WHERE cluster_id = {lit(cluster_id)}"
+    )
+
+
+def md_routers_targeting(group_name: str) -> str:
+    """spec 2.e removeCluster step 1: routers whose target_cluster is the removed cluster's group."""
+    return (
+        f"SELECT router_id, router_name FROM {MD}.routers "
+        f"WHERE JSON_UNQUOTE(JSON_EXTRACT(options, '$.target_cluster')) = {lit(group_name)}"
+    )
+
+
+def md_clear_cluster_account(cluster_id: str) -> str:
+    return (
+        f"UPDATE {MD}.clusters SET attributes = JSON_REMOVE(attributes, '$.replicationAccountUser', "
+        f"'$.replicationAccountHost') WHERE cluster_id = {lit(cluster_id)}"
+    )
+
+
+def md_delete_cluster(cluster_id: str) -> list[str]:
+    """spec 2.e removeCluster step 7, last transaction."""
+    c = lit(cluster_id)
+    return [
+        f"DELETE FROM {MD}.instances WHERE cluster_id = {c}",
+        f"DELETE FROM {MD}.clusters WHERE cluster_id = {c}",
+    ]
+
+
+def md_dissolve_clusterset(cs_id: str, primary_cluster_id: str) -> list[str]:
+    """Dissolve on the primary while keeping its InnoDB Cluster: the reverse of createClusterSet (2.a 6)."""
+    c = lit(cs_id)
+    return [
+        f"UPDATE {MD}.routers SET cluster_id = {lit(primary_cluster_id)}, clusterset_id = NULL "
+        f"WHERE clusterset_id = {c}",
+        f"DELETE FROM {MD}.clusterset_members WHERE clusterset_id = {c}",
+        f"DELETE FROM {MD}.clusterset_views WHERE clusterset_id = {c}",
+        f"UPDATE {MD}.clusters SET clusterset_id = NULL WHERE clusterset_id = {c}",
+        f"DELETE FROM {MD}.clustersets WHERE clusterset_id = {c}",
+    ]
+
+
+def internal_accounts(prefix: str) -> str:
+    """(probe) accounts whose name starts with `prefix` (mysql_innodb_cs_, mysql_innodb_cluster_)."""
+    pattern = prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+    return f"SELECT User AS user, Host AS host FROM mysql.user WHERE User LIKE {lit(pattern)}"
+
+
+# ---- 10.4 view-change GTID reconciliation (spec §1.10)
+
+
+def set_gtid_next(gtid: str) -> str:
+    return f"SET gtid_next = {lit(gtid)}"
+
+
+GTID_NEXT_AUTOMATIC = "SET gtid_next = 'AUTOMATIC'"
+
+# ---- 10.5 leaving a group (spec 2.e leave_cluster) and rebooting one (rebootClusterFromCompleteOutage)
+
+
+def set_persist_default(name: str) -> str:
+    return f"SET PERSIST {ident(name)} = DEFAULT"
+
+
+def leave_cluster() -> list[str]:
+    """leave_cluster(X) after STOP GROUP_REPLICATION (MYSQL communication stack: recovery kept)."""
+    return [
+        set_persist("group_replication_start_on_boot", False),
+        set_persist("group_replication_enforce_update_everywhere_checks", False),
+        set_persist_default("group_replication_bootstrap_group"),
+        set_persist_default("group_replication_group_seeds"),
+        set_persist_default("group_replication_local_address"),
+    ]
+
+
+GR_APPLIER_AND_CH_RECEIVED = (
+    "SELECT CHANNEL_NAME AS channel_name, RECEIVED_TRANSACTION_SET AS received "
+    "FROM performance_schema.replication_connection_status "
+    f"WHERE CHANNEL_NAME IN ({lit(GR_APPLIER)}, {lit(CH)})"
+)
