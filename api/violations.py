@@ -20,36 +20,41 @@ from pydantic import ValidationError
 
 
 class ViolationType(StrEnum):
-    """`field.ErrorType`: the value is the text Kubernetes prints; `reason` is the StatusCause type."""
+    """`field.ErrorType`; the value is the StatusCause reason, `text` what Kubernetes prints."""
 
-    NOT_FOUND = "Not found"
-    REQUIRED = "Required value"
-    DUPLICATE = "Duplicate value"
-    INVALID = "Invalid value"
-    NOT_SUPPORTED = "Unsupported value"
-    FORBIDDEN = "Forbidden"
-    TOO_LONG = "Too long"
-    TOO_MANY = "Too many"
-    INTERNAL = "Internal error"
-    TYPE_INVALID = "Invalid type"
+    NOT_FOUND = "FieldValueNotFound"
+    REQUIRED = "FieldValueRequired"
+    DUPLICATE = "FieldValueDuplicate"
+    INVALID = "FieldValueInvalid"
+    NOT_SUPPORTED = "FieldValueNotSupported"
+    FORBIDDEN = "FieldValueForbidden"
+    TOO_LONG = "FieldValueTooLong"
+    TOO_MANY = "FieldValueTooMany"
+    INTERNAL = "InternalError"
+    TYPE_INVALID = "FieldValueTypeInvalid"
 
     @property
     def reason(self) -> str:
         """The `details.causes[].reason` of this error type (metav1.CauseType)."""
-        return _REASONS[self]
+        return str(self.value)
+
+    @property
+    def text(self) -> str:
+        """`field.ErrorType.String()`: how the type reads in a message."""
+        return _TEXTS[self]
 
 
-_REASONS = {
-    ViolationType.NOT_FOUND: "FieldValueNotFound",
-    ViolationType.REQUIRED: "FieldValueRequired",
-    ViolationType.DUPLICATE: "FieldValueDuplicate",
-    ViolationType.INVALID: "FieldValueInvalid",
-    ViolationType.NOT_SUPPORTED: "FieldValueNotSupported",
-    ViolationType.FORBIDDEN: "FieldValueForbidden",
-    ViolationType.TOO_LONG: "FieldValueTooLong",
-    ViolationType.TOO_MANY: "FieldValueTooMany",
-    ViolationType.INTERNAL: "InternalError",
-    ViolationType.TYPE_INVALID: "FieldValueTypeInvalid",
+_TEXTS = {
+    ViolationType.NOT_FOUND: "Not found",
+    ViolationType.REQUIRED: "Required value",
+    ViolationType.DUPLICATE: "Duplicate value",
+    ViolationType.INVALID: "Invalid value",
+    ViolationType.NOT_SUPPORTED: "Unsupported value",
+    ViolationType.FORBIDDEN: "Forbidden",
+    ViolationType.TOO_LONG: "Too long",
+    ViolationType.TOO_MANY: "Too many",
+    ViolationType.INTERNAL: "Internal error",
+    ViolationType.TYPE_INVALID: "Invalid value",
 }
 
 # Types whose body carries no value (field.Error.ErrorBody).
@@ -104,7 +109,7 @@ class Violation:
 
     def body(self) -> str:
         """`field.Error.ErrorBody()`: the text after `<field>: `."""
-        text = str(self.type.value)
+        text = self.type.text
         if self.type not in _NO_VALUE and self.value is not None:
             text = f"{text}: {self.value}"
         if self.message:
