@@ -103,6 +103,12 @@ async def persisted(s: Session, name: str) -> str | None:
     return None if row is None else as_str(row["value"])
 
 
+async def gvar(s: Session, name: str) -> str | None:
+    """A global variable's value, None when the server has no such variable (never error 1193)."""
+    row = await s.fetch_one(sql.global_variable(name))
+    return None if row is None else as_str(row["value"])
+
+
 async def user_schemas(s: Session) -> list[str]:
     return [as_str(r["schema_name"]) for r in await s.fetch_all(sql.USER_SCHEMAS)]
 

@@ -66,6 +66,7 @@ class OperationEnv:
     secrets: SecretReader
     pools: Pools = field(default_factory=Pools)
     settings: OperationSettings = field(default_factory=OperationSettings)
+    primary_hints: dict[str, str] = field(default_factory=dict)  # cluster name -> last primary host:port
 
     @classmethod
     def create(
@@ -156,6 +157,17 @@ class Step:
     probe: ProbeFn
     act: ActFn
     long_running: bool = False
+
+
+def no_outputs(fn: Callable[[StepContext], Awaitable[None]]) -> ActFn:
+    """Adapt an act that returns nothing to the ActFn signature."""
+
+    async def act(ctx: StepContext) -> dict[str, str] | None:
+        await fn(ctx)
+        return None
+
+    act.__name__ = getattr(fn, "__name__", "act")
+    return act
 
 
 Builder = Callable[[OperationRequest], list[Step]]
