@@ -634,6 +634,11 @@ def change_source_host_port(
     return f"CHANGE REPLICATION SOURCE TO {', '.join(parts)} FOR CHANNEL {lit(channel)}"
 
 
+def start_replica_applier(channel: str = CH) -> str:
+    """Start only the applier (SQL) thread, to apply a relay log whose receiver is stopped."""
+    return f"START REPLICA SQL_THREAD FOR CHANNEL {lit(channel)}"
+
+
 def stop_replica_receiver(channel: str = CH) -> str:
     """Stop only the receiver (IO) thread, so the relay log can be applied before the channel goes."""
     return f"STOP REPLICA IO_THREAD FOR CHANNEL {lit(channel)}"
@@ -746,6 +751,8 @@ def md_dissolve_clusterset(cs_id: str, primary_cluster_id: str) -> list[str]:
         f"DELETE FROM {MD}.clusterset_views WHERE clusterset_id = {c}",
         f"UPDATE {MD}.clusters SET clusterset_id = NULL WHERE clusterset_id = {c}",
         f"DELETE FROM {MD}.clustersets WHERE clusterset_id = {c}",
+        f"DELETE FROM {MD}.instances WHERE cluster_id <> {lit(primary_cluster_id)}",
+        f"DELETE FROM {MD}.clusters WHERE cluster_id <> {lit(primary_cluster_id)}",
     ]
 
 
