@@ -4,7 +4,8 @@
 - `api.crd`: the CRD generator (`csctl crd`, deploy/crd.yaml).
 - `api.cel`, `api.schema`, `api.admission`: what the API server does with the CRD (CEL rules, pruning,
   defaulting, structural validation), for the tests and the local Kubernetes API server.
-- `api.violations`: field errors printed as Kubernetes prints them.
+- `api.violations`: field errors printed as Kubernetes prints them; `api.validation`: parse user input
+  into the models or raise `InvalidClusterSet`.
 """
 
 from api.models import (

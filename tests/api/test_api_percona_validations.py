@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from api_helpers import api_server, models, valid_cluster_set
 
+from api.validation import InvalidClusterSet, parse_cluster_set, parse_spec
 from api.violations import Violation, ViolationType
 
 Spec = dict[str, Any]
@@ -184,3 +185,23 @@ def test_host_error_message_format() -> None:
         'spec.clusters[0].endpoints[0].host: Invalid value: "string_host": '
         "host must be a valid IP address or domain name"
     )
+
+
+def test_parse_functions_raise_one_typed_error_naming_the_fields() -> None:
+    obj = valid_cluster_set()
+    obj["spec"]["clusters"][0]["innodbClusterName"] = "dc-1"
+    obj["spec"]["clusters"][1]["endpoints"][0]["port"] = 0
+    with pytest.raises(InvalidClusterSet) as caught:
+        parse_spec(obj["spec"])
+    assert [v.field_path for v in caught.value.violations] == [
+        "spec.clusters[0].innodbClusterName",
+        "spec.clusters[1].endpoints[0].port",
+    ]
+    assert str(caught.value).startswith(
+        'spec.clusters[0].innodbClusterName: Invalid value: "dc-1": '
+        "innodbClusterName must contain only alphanumeric characters; spec.clusters[1].endpoints[0].port: "
+    )
+    with pytest.raises(InvalidClusterSet) as whole:
+        parse_cluster_set(obj)
+    assert whole.value.violations == caught.value.violations
+    assert parse_cluster_set(valid_cluster_set()).spec.primary_cluster == "dc1"
