@@ -96,7 +96,7 @@ def test_macros_and_matches() -> None:
 
 def test_percona_spec_rules_on_a_worst_case_spec() -> None:
     """10 clusters x 9 endpoints x 253-byte hosts: the four nested loops still evaluate."""
-    spec = {
+    spec: dict[str, Any] = {
         "primaryCluster": "c0",
         "clusters": [
             {
