@@ -113,7 +113,8 @@ TABLES = [
 ]
 
 VIEWS = [
-    f"CREATE OR REPLACE VIEW {MD}.schema_version (major, minor, patch) AS SELECT {VERSION[0]}, {VERSION[1]}, {VERSION[2]}",
+    f"CREATE OR REPLACE VIEW {MD}.schema_version AS SELECT {VERSION[0]} AS major, {VERSION[1]} AS minor, "
+    f"{VERSION[2]} AS patch",
     f"""CREATE OR REPLACE VIEW {MD}.v2_clusters AS
   SELECT c.cluster_type, c.primary_mode, c.cluster_id, c.cluster_name, c.router_options FROM {MD}.clusters c""",
     f"""CREATE OR REPLACE VIEW {MD}.v2_gr_clusters AS
