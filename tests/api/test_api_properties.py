@@ -26,7 +26,7 @@ Draw = Callable[[st.SearchStrategy[Any]], Any]
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-names = st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=12)
+names = st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=63)
 labels = st.from_regex(r"[a-z0-9]([-a-z0-9]{0,6}[a-z0-9])?", fullmatch=True)
 dns_hosts = st.lists(labels, min_size=1, max_size=4).map(".".join)
 ip_hosts = st.one_of(
