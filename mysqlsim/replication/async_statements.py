@@ -281,7 +281,7 @@ async def reset_replica(ctx: StatementContext, sql: str, m: re.Match[str]) -> Re
     return Result.ok()
 
 
-# --- SHOW REPLICA STATUS --------------------------------------------------------------------------------------
+# --- SHOW REPLICA STATUS ------------------------------------------------------------------------------------
 
 SHOW_COLUMNS = [
     "Replica_IO_State",

@@ -31,7 +31,7 @@ POLL_S = 0.02
 
 
 class ConnectFailure(Exception):
-    """The receiver could not connect: ``number`` and ``message`` as shown in replication_connection_status."""
+    """The receiver could not connect: ``number``/``message`` as replication_connection_status shows."""
 
     def __init__(self, number: int, message: str, *, fatal: bool = False) -> None:
         super().__init__(message)
@@ -57,7 +57,8 @@ def connect(replica: Instance, ch: Channel, host: str, port: int) -> Instance:
     if not user:
         raise ConnectFailure(
             13117,
-            "Fatal error: Invalid (empty) username when attempting to connect to the source server. Connection attempt terminated.",
+            "Fatal error: Invalid (empty) username when attempting to connect to the source server. "
+            "Connection attempt terminated.",
             fatal=True,
         )
     use_ssl = bool(ch.config.ssl) or bool(ch.config.ssl_ca) or bool(ch.config.ssl_verify_server_cert)
@@ -96,7 +97,8 @@ def connect(replica: Instance, ch: Channel, host: str, port: int) -> Instance:
     if core.server_uuid(src) == core.server_uuid(replica):
         raise ConnectFailure(
             13117,
-            "Fatal error: The replica I/O thread stops because source and replica have equal MySQL server UUIDs; "
+            "Fatal error: The replica I/O thread stops because source and replica have equal MySQL server "
+            "UUIDs; "
             "these UUIDs must be different for replication to work.",
             fatal=True,
         )
@@ -110,9 +112,12 @@ def wanted_from(src: Instance, have: GtidSet) -> GtidSet:
     if purged_needed:
         raise ConnectFailure(
             13114,
-            "Got fatal error 1236 from source when reading data from binary log: 'Cannot replicate because the "
-            "source purged required binary logs. Replicate the missing transactions from elsewhere, or provision "
-            "a new replica from backup. Consider increasing the source's binary log expiration period. The GTID "
+            "Got fatal error 1236 from source when reading data from binary log: 'Cannot replicate because "
+            "the "
+            "source purged required binary logs. Replicate the missing transactions from elsewhere, or "
+            "provision "
+            "a new replica from backup. Consider increasing the source's binary log expiration period. The "
+            "GTID "
             f"set sent by the replica is '{have}', and the missing transactions are '{purged_needed}''",
             fatal=True,
         )
@@ -121,19 +126,23 @@ def wanted_from(src: Instance, have: GtidSet) -> GtidSet:
     if mine and not mine.intersection(have).is_subset(core.gtid_executed(src)):
         raise ConnectFailure(
             13114,
-            "Got fatal error 1236 from source when reading data from binary log: 'Replica has more GTIDs than "
-            "the source has, using the source's SERVER_UUID. This may indicate that the end of the binary log was "
+            "Got fatal error 1236 from source when reading data from binary log: 'Replica has more GTIDs "
+            "than "
+            "the source has, using the source's SERVER_UUID. This may indicate that the end of the binary "
+            "log was "
             "truncated or that the last binary log file was lost, e.g., after a power or disk failure when "
             "sync_binlog != 1. The source may or may not have rolled back transactions that were already "
-            "replicated to the replica. Suggest to replicate any transactions that source has rolled back from "
-            "replica to source, and/or commit empty transactions on source to account for transactions that have "
+            "replicated to the replica. Suggest to replicate any transactions that source has rolled back "
+            "from "
+            "replica to source, and/or commit empty transactions on source to account for transactions that "
+            "have "
             "been committed on source but are not included in GTID_EXECUTED.'",
             fatal=True,
         )
     return missing
 
 
-# --- receiver ---------------------------------------------------------------------------------------------------
+# --- receiver -----------------------------------------------------------------------------------------------
 
 
 def _candidates(replica: Instance, ch: Channel) -> list[tuple[str, int, int]]:
@@ -180,7 +189,8 @@ async def receiver_loop(replica: Instance, ch: Channel) -> None:
                     return
                 ch.io_error.set(
                     last_fail.number,
-                    f"Error connecting to source '{label}'. This was attempt {attempts}/{cfg.retry_count}, with a "
+                    f"Error connecting to source '{label}'. This was attempt {attempts}/{cfg.retry_count}, "
+                    "with a "
                     f"delay of {cfg.connect_retry} seconds between attempts. Message: {last_fail.message}",
                 )
                 if attempts > cfg.retry_count and not (cfg.auto_failover and len(cands) > 1):
@@ -280,7 +290,7 @@ def _src_in_group(src: Instance) -> bool:
     return group.member_state(src) == "ONLINE"
 
 
-# --- applier ----------------------------------------------------------------------------------------------------
+# --- applier ------------------------------------------------------------------------------------------------
 
 
 async def applier_loop(replica: Instance, ch: Channel) -> None:
@@ -317,8 +327,10 @@ async def applier_loop(replica: Instance, ch: Channel) -> None:
                 ch.worker_error.set(e.code, msg)
                 ch.sql_error.set(
                     e.code,
-                    "Coordinator stopped because there were error(s) in the worker(s). The most recent failure "
-                    f"being: {msg}. See error log and/or performance_schema.replication_applier_status_by_worker "
+                    "Coordinator stopped because there were error(s) in the worker(s). The most recent "
+                    "failure "
+                    f"being: {msg}. See error log and/or "
+                    "performance_schema.replication_applier_status_by_worker "
                     "table for more details about this failure or others, if any.",
                 )
                 ch.applying = None
@@ -339,7 +351,7 @@ async def applier_loop(replica: Instance, ch: Channel) -> None:
         ch.sql_task = None
 
 
-# --- thread control ---------------------------------------------------------------------------------------------
+# --- thread control -----------------------------------------------------------------------------------------
 
 
 def start_threads(replica: Instance, ch: Channel, *, io: bool = True, sql: bool = True) -> None:

@@ -65,7 +65,7 @@ def _var(inst: Instance, name: str, default: Any) -> Any:
 
 
 def _speed_bps(recipient: Instance, donor: Instance) -> float:
-    """Bytes per simulated second: the link, capped by clone_max_network_bandwidth / _data_bandwidth (MiB/s)."""
+    """Bytes per simulated second: the link, capped by clone_max_network/data_bandwidth (MiB/s)."""
     world = core.world_of(recipient)
     speed = core.bandwidth_bps(world, donor, recipient)
     for name in ("clone_max_network_bandwidth", "clone_max_data_bandwidth"):
@@ -82,7 +82,7 @@ def _dataset(donor: Instance) -> int:
     return n
 
 
-# --- preconditions -------------------------------------------------------------------------------------------
+# --- preconditions ------------------------------------------------------------------------------------------
 
 
 def check_preconditions(
@@ -148,7 +148,7 @@ def check_preconditions(
     return donor
 
 
-# --- the clone itself -----------------------------------------------------------------------------------------
+# --- the clone itself ---------------------------------------------------------------------------------------
 
 
 def refresh_progress(inst: Instance) -> None:
@@ -244,7 +244,7 @@ def _cloned_channels(rec: Instance, donor: Instance) -> None:
 
 
 async def run_clone(rec: Instance, donor: Instance, run: CloneRun) -> None:
-    """Stages up to FILE SYNC; data replaced at the end. Raises on failure (run marked Failed by the caller)."""
+    """Stages up to FILE SYNC; data replaced at the end. Raises on failure (the caller marks it Failed)."""
     total = _dataset(donor)
     s = _stage(run, "DROP DATA")
     _begin(s)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from mysqlsim.world import World
 
 
-# --- instance facts ---------------------------------------------------------------------------------------------
+# --- instance facts -----------------------------------------------------------------------------------------
 
 
 def is_running(inst: Instance) -> bool:
@@ -75,7 +75,7 @@ def plugin_active(inst: Instance, name: str) -> bool:
     return bool(inst.plugin_active(name))
 
 
-# --- GTIDs and binlog -------------------------------------------------------------------------------------------
+# --- GTIDs and binlog ---------------------------------------------------------------------------------------
 
 
 def gtid_executed(inst: Instance) -> GtidSet:
@@ -117,7 +117,7 @@ async def commit_empty(inst: Instance, gtid: str) -> None:
     await inst.commit_empty_transaction(gtid)
 
 
-# --- accounts ---------------------------------------------------------------------------------------------------
+# --- accounts -----------------------------------------------------------------------------------------------
 
 
 def authenticate(inst: Instance, user: str, client_host: str, password: str) -> bool:
@@ -129,7 +129,7 @@ def has_global_privilege(inst: Instance, user: str, client_host: str, privilege:
     return bool(inst.accounts.has_global_privilege(user, client_host, privilege))
 
 
-# --- world ------------------------------------------------------------------------------------------------------
+# --- world --------------------------------------------------------------------------------------------------
 
 
 def instances(world: World) -> list[Instance]:
@@ -189,7 +189,7 @@ APPLYING: contextvars.ContextVar[bool] = contextvars.ContextVar("mysqlsim_repl_a
 
 
 async def restart_by_supervisor(inst: Instance) -> None:
-    """The supervisor (systemd / mysqld_safe / the pod) restarts the server; done outside the caller's task."""
+    """The supervisor (systemd / mysqld_safe / the pod) restarts the server."""
     await inst.world.restart(host_of(inst))
 
 

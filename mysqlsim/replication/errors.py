@@ -73,16 +73,18 @@ def auto_position_requires_gtid_mode() -> MySQLError:
     return MySQLError(
         1777,
         "HY000",
-        "CHANGE REPLICATION SOURCE TO SOURCE_AUTO_POSITION = 1 cannot be executed because @@GLOBAL.GTID_MODE = OFF.",
+        "CHANGE REPLICATION SOURCE TO SOURCE_AUTO_POSITION = 1 cannot be executed because @@GLOBAL.GTID_MODE "
+        "= OFF.",
     )
 
 
 def auto_failover_needs_auto_position(channel: str) -> MySQLError:
-    """ER_RPL_ASYNC_RECONNECT_AUTO_POSITION_OFF 4017 (SOURCE_CONNECTION_AUTO_FAILOVER=1 without auto-position)."""
+    """ER_RPL_ASYNC_RECONNECT_AUTO_POSITION_OFF: SOURCE_CONNECTION_AUTO_FAILOVER=1 without auto-position."""
     return MySQLError(
         4017,
         "HY000",
-        "Failed to enable Asynchronous Replication Connection Failover feature. The CHANGE REPLICATION SOURCE TO "
+        "Failed to enable Asynchronous Replication Connection Failover feature. The CHANGE REPLICATION "
+        "SOURCE TO "
         f"SOURCE_AUTO_POSITION option must be enabled for channel '{channel}'.",
     )
 
@@ -100,22 +102,24 @@ def source_fatal_reading_binlog(detail: str) -> MySQLError:
 
 
 def connect_error(user: str, host: str, port: int, retry: int, retries: int, message: str) -> str:
-    """The receiver's LAST_ERROR_MESSAGE for a failed connection (ER_RPL_REPLICA_..., shown with the client error)."""
+    """The receiver's LAST_ERROR_MESSAGE for a failed connection (with the client error)."""
     return (
-        f"Error connecting to source '{user}@{host}:{port}'. This was attempt {retries}/{retry}, with a delay of "
+        f"Error connecting to source '{user}@{host}:{port}'. This was attempt {retries}/{retry}, with a "
+        "delay of "
         f"{{delay}} seconds between attempts. Message: {message}"
     )
 
 
-# --- Group Replication -------------------------------------------------------------------------------------------
+# --- Group Replication --------------------------------------------------------------------------------------
 
 
 def gr_start_failed() -> MySQLError:
-    """ER_GROUP_REPLICATION_CONFIGURATION 3092 (8.0: "The server is not configured properly to be an active member of the group...")."""
+    """ER_GROUP_REPLICATION_CONFIGURATION 3092."""
     return MySQLError(
         3092,
         "HY000",
-        "The server is not configured properly to be an active member of the group. Please see more details on error log.",
+        "The server is not configured properly to be an active member of the group. Please see more details "
+        "on error log.",
     )
 
 
@@ -138,7 +142,8 @@ def gr_communication_error() -> MySQLError:
     return MySQLError(
         3096,
         "HY000",
-        "The START GROUP_REPLICATION command failed as there was an error when initializing the group communication layer.",
+        "The START GROUP_REPLICATION command failed as there was an error when initializing the group "
+        "communication layer.",
     )
 
 
@@ -171,7 +176,7 @@ def gr_channel_forbidden(channel: str, command: str) -> MySQLError:
     )
 
 
-# --- clone ------------------------------------------------------------------------------------------------------
+# --- clone --------------------------------------------------------------------------------------------------
 
 
 def clone_donor(code: int, message: str) -> MySQLError:

@@ -244,7 +244,8 @@ def reset(ctx: StatementContext, *args: Any) -> str:
         raise MySQLError(
             1290,
             "HY000",
-            "The MySQL server is running with the --super-read-only option so it cannot execute this statement",
+            "The MySQL server is running with the --super-read-only option so it cannot execute this "
+            "statement",
         )
     st = repl(ctx.instance)
     st.failover_sources = []

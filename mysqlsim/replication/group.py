@@ -96,7 +96,7 @@ def find_group(world: World, name: str) -> Group | None:
     return max(cands, key=lambda g: len(g.members))
 
 
-# --- facts ------------------------------------------------------------------------------------------------------
+# --- facts --------------------------------------------------------------------------------------------------
 
 
 def member_state(inst: Instance) -> str:
@@ -220,7 +220,7 @@ def applier_channel(inst: Instance) -> Channel | None:
     return repl(inst).channels.get(GR_APPLIER)
 
 
-# --- GTIDs --------------------------------------------------------------------------------------------------------
+# --- GTIDs --------------------------------------------------------------------------------------------------
 
 
 def commit_uuid(inst: Instance) -> str | None:
@@ -241,7 +241,7 @@ def next_gno(inst: Instance, uuid: str) -> int | None:
     return last + 1
 
 
-# --- the commit path -------------------------------------------------------------------------------------------
+# --- the commit path ----------------------------------------------------------------------------------------
 
 
 async def before_commit(inst: Instance, *args: Any) -> None:
@@ -303,7 +303,7 @@ async def _apply_group_txn(target: Instance, txn: Any) -> None:
         core.APPLYING.reset(token)
 
 
-# --- views ------------------------------------------------------------------------------------------------------
+# --- views --------------------------------------------------------------------------------------------------
 
 
 def _new_view(g: Group) -> None:
@@ -386,7 +386,7 @@ async def _remove_member(g: Group, inst: Instance, *, expelled: bool) -> None:
             groups(core.world_of(inst)).remove(g)
 
 
-# --- monitor: failure detection, expulsion, delivery to reconnected members ------------------------------------
+# --- monitor: failure detection, expulsion, delivery to reconnected members ---------------------------------
 
 
 def ensure_monitor(world: World) -> None:
@@ -484,7 +484,7 @@ async def _auto_rejoin(inst: Instance, tries: int) -> None:
             await asyncio.sleep(1.0)
 
 
-# --- START / STOP GROUP_REPLICATION -----------------------------------------------------------------------------
+# --- START / STOP GROUP_REPLICATION -------------------------------------------------------------------------
 
 
 def _gr_var(inst: Instance, name: str, default: Any = None) -> Any:
@@ -668,7 +668,7 @@ async def _fail(inst: Instance, g: Group, message: str) -> None:
     _set_sro(inst, True)
 
 
-# --- distributed recovery ---------------------------------------------------------------------------------------
+# --- distributed recovery -----------------------------------------------------------------------------------
 
 
 def _needs_clone(inst: Instance, donors: list[Instance]) -> tuple[bool, bool]:
@@ -743,7 +743,8 @@ async def _recover(inst: Instance, g: Group) -> None:
                 rec.io_error.set(
                     e.number,
                     f"Error connecting to source '{_credentials(inst)[0]}@{core.report_host(donor)}:"
-                    f"{core.port_of(donor)}'. This was attempt 1/1, with a delay of 60 seconds between attempts. "
+                    f"{core.port_of(donor)}'. This was attempt 1/1, with a delay of 60 seconds between "
+                    "attempts. "
                     f"Message: {e.message}",
                 )
                 rec.receiver_state = "OFF"
@@ -818,7 +819,7 @@ async def _incremental(inst: Instance, g: Group, donor: Instance, rec: Channel) 
         await asyncio.sleep(0)
 
 
-# --- server lifecycle -------------------------------------------------------------------------------------------
+# --- server lifecycle ---------------------------------------------------------------------------------------
 
 
 async def instance_stopped(inst: Instance) -> None:
@@ -858,17 +859,17 @@ def channel_configured(inst: Instance, ch: Channel) -> None:
         g.failover_channels.add(ch.name)
 
 
-# --- set_as_primary ---------------------------------------------------------------------------------------------
+# --- set_as_primary -----------------------------------------------------------------------------------------
 
 
-async def set_as_primary(inst: Instance, uuid: str, timeout: int | None) -> str:
+async def set_as_primary(inst: Instance, uuid: str, running_timeout: int | None) -> str:
     fn = "group_replication_set_as_primary"
     g = group_of(inst)
     if g is None or member_state(inst) != "ONLINE":
         raise rerr.gr_udf_error(fn, "Member must be ONLINE and in the majority partition.")
     if not has_quorum(inst):
         raise rerr.gr_udf_error(fn, "Member must be ONLINE and in the majority partition.")
-    if timeout is not None and not 0 <= timeout <= 3600:
+    if running_timeout is not None and not 0 <= running_timeout <= 3600:
         raise rerr.gr_udf_error(fn, "Valid range for running_transactions_timeout is 0 to 3600.")
     target = next((m for m in g.members if core.server_uuid(m.inst) == uuid.lower()), None)
     if target is None:

@@ -116,7 +116,8 @@ VIEWS = [
     f"CREATE OR REPLACE VIEW {MD}.schema_version AS SELECT {VERSION[0]} AS major, {VERSION[1]} AS minor, "
     f"{VERSION[2]} AS patch",
     f"""CREATE OR REPLACE VIEW {MD}.v2_clusters AS
-  SELECT c.cluster_type, c.primary_mode, c.cluster_id, c.cluster_name, c.router_options FROM {MD}.clusters c""",
+  SELECT c.cluster_type, c.primary_mode, c.cluster_id, c.cluster_name, c.router_options
+  FROM {MD}.clusters c""",
     f"""CREATE OR REPLACE VIEW {MD}.v2_gr_clusters AS
   SELECT c.cluster_type, c.primary_mode, c.cluster_id AS cluster_id, c.cluster_name AS cluster_name,
          JSON_UNQUOTE(JSON_EXTRACT(c.attributes, '$.group_replication_group_name')) AS group_name,
@@ -132,18 +133,22 @@ VIEWS = [
   SELECT v.view_id, v.topology_type AS async_topology_type, c.clusterset_id, c.domain_name, c.attributes,
          c.options, c.router_options
   FROM {MD}.clustersets c JOIN {MD}.clusterset_views v ON c.clusterset_id = v.clusterset_id
-  WHERE v.view_id = (SELECT MAX(v2.view_id) FROM {MD}.clusterset_views v2 WHERE v2.clusterset_id = c.clusterset_id)""",
+  WHERE v.view_id = (SELECT MAX(v2.view_id) FROM {MD}.clusterset_views v2
+                     WHERE v2.clusterset_id = c.clusterset_id)""",
     f"""CREATE OR REPLACE VIEW {MD}.v2_cs_members AS
-  SELECT (SELECT MAX(v.view_id) FROM {MD}.clusterset_views v WHERE v.clusterset_id = c.clusterset_id) AS view_id,
+  SELECT (SELECT MAX(v.view_id) FROM {MD}.clusterset_views v
+          WHERE v.clusterset_id = c.clusterset_id) AS view_id,
          c.clusterset_id, c.cluster_id, c.cluster_name,
-         CASE WHEN m.primary_cluster IS NULL THEN NULL WHEN m.primary_cluster THEN 'PRIMARY' ELSE 'REPLICA' END
+         CASE WHEN m.primary_cluster IS NULL THEN NULL
+              WHEN m.primary_cluster THEN 'PRIMARY' ELSE 'REPLICA' END
            AS member_role,
          m.master_cluster_id,
          CASE WHEN m.view_id IS NULL THEN 1 ELSE 0 END AS invalidated
   FROM {MD}.clusters c
   LEFT JOIN {MD}.clusterset_members m
     ON m.clusterset_id = c.clusterset_id AND m.cluster_id = c.cluster_id
-   AND m.view_id = (SELECT MAX(m2.view_id) FROM {MD}.clusterset_members m2 WHERE m2.clusterset_id = c.clusterset_id)
+   AND m.view_id = (SELECT MAX(m2.view_id) FROM {MD}.clusterset_members m2
+                    WHERE m2.clusterset_id = c.clusterset_id)
   WHERE c.clusterset_id IS NOT NULL""",
     f"""CREATE OR REPLACE VIEW {MD}.v2_this_instance AS
   SELECT i.cluster_id, i.instance_id, c.cluster_name, c.cluster_type
@@ -177,9 +182,11 @@ VIEWS = [
     f"""CREATE OR REPLACE VIEW {MD}.v2_router_options AS
   SELECT r.router_id, CONCAT(r.address, '::', r.router_name) AS router_label, r.clusterset_id, r.cluster_id,
          JSON_MERGE_PATCH(JSON_MERGE_PATCH(
-             COALESCE((SELECT cs.router_options FROM {MD}.clustersets cs WHERE cs.clusterset_id = r.clusterset_id),
+             COALESCE((SELECT cs.router_options FROM {MD}.clustersets cs
+                       WHERE cs.clusterset_id = r.clusterset_id),
                       '{{}}'),
-             COALESCE((SELECT c.router_options FROM {MD}.clusters c WHERE c.cluster_id = r.cluster_id), '{{}}')),
+             COALESCE((SELECT c.router_options FROM {MD}.clusters c
+                       WHERE c.cluster_id = r.cluster_id), '{{}}')),
            COALESCE(r.options, '{{}}')) AS router_options
   FROM {MD}.routers r""",
 ]
@@ -233,8 +240,10 @@ async def register_cluster(
     s = world.internal_session(inst)
     await s.execute("START TRANSACTION")
     await s.execute(
-        f"INSERT INTO {MD}.clusters (cluster_id, cluster_name, description, options, attributes, cluster_type, "
-        f"primary_mode, router_options) VALUES ({_q(cluster_id)}, {_q(cluster_name)}, 'Default Cluster', '{{}}', "
+        f"INSERT INTO {MD}.clusters (cluster_id, cluster_name, description, options, attributes, "
+        "cluster_type, "
+        f"primary_mode, router_options) VALUES ({_q(cluster_id)}, {_q(cluster_name)}, 'Default Cluster', "
+        f"'{{}}', "
         f"{_q(json.dumps(attrs))}, 'gr', 'pm', {_q(json.dumps(router_options))})"
     )
     await s.execute("COMMIT")
@@ -259,14 +268,15 @@ async def register_instance(
     s = world.internal_session(primary)
     await s.execute("START TRANSACTION")
     await s.execute(
-        f"INSERT INTO {MD}.instances (cluster_id, address, mysql_server_uuid, instance_name, addresses, attributes, "
+        f"INSERT INTO {MD}.instances (cluster_id, address, mysql_server_uuid, instance_name, addresses, "
+        "attributes, "
         f"instance_type) VALUES ({_q(cluster_id)}, {_q(addr)}, {_q(core.server_uuid(inst))}, {_q(addr)}, "
         f"{_q(json.dumps(addresses))}, {_q(json.dumps(attrs))}, 'group-member')"
     )
     await s.execute("COMMIT")
 
 
-# --- stored procedures ---------------------------------------------------------------------------------------------
+# --- stored procedures --------------------------------------------------------------------------------------
 
 
 def _set_out(ctx: StatementContext, arg: Any, value: Any) -> None:
@@ -289,13 +299,16 @@ async def _begin_cs_change(ctx: StatementContext, cs_id: str, reason: str, failo
     new = last + (4294967296 if failover else 1)
     await ctx.query(
         f"INSERT INTO {MD}.clusterset_views (clusterset_id, view_id, topology_type, view_change_reason, "
-        f"view_change_time, view_change_info, attributes) SELECT clusterset_id, {new}, topology_type, {_q(reason)}, "
-        f"NOW(6), JSON_OBJECT('user', {_q(_user(ctx))}, 'source', {_q(core.server_uuid(ctx.instance))}), attributes "
+        f"view_change_time, view_change_info, attributes) SELECT clusterset_id, {new}, topology_type, "
+        f"{_q(reason)}, "
+        f"NOW(6), JSON_OBJECT('user', {_q(_user(ctx))}, 'source', {_q(core.server_uuid(ctx.instance))}), "
+        "attributes "
         f"FROM {MD}.clusterset_views WHERE clusterset_id = {_q(cs_id)} AND view_id = {last}"
     )
     await ctx.query(
         f"INSERT INTO {MD}.clusterset_members (clusterset_id, view_id, cluster_id, master_cluster_id, "
-        f"primary_cluster, attributes) SELECT clusterset_id, {new}, cluster_id, master_cluster_id, primary_cluster, "
+        f"primary_cluster, attributes) SELECT clusterset_id, {new}, cluster_id, master_cluster_id, "
+        "primary_cluster, "
         f"attributes FROM {MD}.clusterset_members WHERE clusterset_id = {_q(cs_id)} AND view_id = {last}"
     )
     return new
@@ -322,13 +335,15 @@ async def v2_cs_created(
     )
     await ctx.query(
         f"INSERT INTO {MD}.clusterset_views (clusterset_id, view_id, topology_type, view_change_reason, "
-        f"view_change_time, view_change_info, attributes) VALUES ({_q(cs_id)}, 1, 'SINGLE-PRIMARY-TREE', 'CREATE', "
+        f"view_change_time, view_change_info, attributes) VALUES ({_q(cs_id)}, 1, 'SINGLE-PRIMARY-TREE', "
+        "'CREATE', "
         f"NOW(6), JSON_OBJECT('user', {_q(_user(ctx))}, 'source', {_q(core.server_uuid(ctx.instance))}), "
         f"{_q(_json(attributes))})"
     )
     await ctx.query(
         f"INSERT INTO {MD}.clusterset_members (clusterset_id, view_id, cluster_id, master_cluster_id, "
-        f"primary_cluster, attributes) VALUES ({_q(cs_id)}, 1, {_q(cluster_id)}, NULL, 1, {_q(_json(attributes))})"
+        f"primary_cluster, attributes) VALUES ({_q(cs_id)}, 1, {_q(cluster_id)}, NULL, 1, "
+        f"{_q(_json(attributes))})"
     )
     await ctx.query(
         f"UPDATE {MD}.clusters SET clusterset_id = {_q(cs_id)} WHERE cluster_id = {_q(cluster_id)}"
@@ -373,7 +388,8 @@ async def v2_cs_member_rejoined(
 async def v2_cs_member_removed(ctx: StatementContext, cs_id: Any, cluster_id: Any) -> Result | None:
     view = await _begin_cs_change(ctx, str(cs_id), "REMOVE_CLUSTER", False)
     await ctx.query(
-        f"DELETE FROM {MD}.clusterset_members WHERE clusterset_id = {_q(cs_id)} AND cluster_id = {_q(cluster_id)} "
+        f"DELETE FROM {MD}.clusterset_members WHERE clusterset_id = {_q(cs_id)} AND cluster_id = "
+        f"{_q(cluster_id)} "
         f"AND view_id = {view}"
     )
     await ctx.query(f"UPDATE {MD}.clusters SET clusterset_id = NULL WHERE cluster_id = {_q(cluster_id)}")
@@ -389,12 +405,14 @@ async def _primary_changed(
     attrs = _q(_json(attributes))
     await ctx.query(
         f"UPDATE {MD}.clusterset_members SET master_cluster_id = NULL, primary_cluster = 1, "
-        f"attributes = JSON_MERGE_PATCH({attrs}, attributes) WHERE clusterset_id = {_q(cs_id)} AND view_id = {view} "
+        f"attributes = JSON_MERGE_PATCH({attrs}, attributes) WHERE clusterset_id = {_q(cs_id)} AND view_id = "
+        f"{view} "
         f"AND cluster_id = {_q(primary)}"
     )
     await ctx.query(
         f"UPDATE {MD}.clusterset_members SET master_cluster_id = {_q(primary)}, primary_cluster = 0, "
-        f"attributes = JSON_MERGE_PATCH({attrs}, attributes) WHERE clusterset_id = {_q(cs_id)} AND view_id = {view} "
+        f"attributes = JSON_MERGE_PATCH({attrs}, attributes) WHERE clusterset_id = {_q(cs_id)} AND view_id = "
+        f"{view} "
         f"AND cluster_id <> {_q(primary)}"
     )
 
@@ -421,7 +439,8 @@ async def v2_cs_add_invalidated_member(ctx: StatementContext, cs_id: Any, cluste
         ctx, f"SELECT MAX(view_id) FROM {MD}.clusterset_views WHERE clusterset_id = {_q(cs_id)}"
     )
     await ctx.query(
-        f"DELETE FROM {MD}.clusterset_members WHERE clusterset_id = {_q(cs_id)} AND cluster_id = {_q(cluster_id)} "
+        f"DELETE FROM {MD}.clusterset_members WHERE clusterset_id = {_q(cs_id)} AND cluster_id = "
+        f"{_q(cluster_id)} "
         f"AND view_id = {int(view or 0)}"
     )
     return None
@@ -433,7 +452,8 @@ async def _set_option(
     path = _q(f"$.{name}")
     if value is None:
         await ctx.query(
-            f"UPDATE {MD}.{table} SET router_options = JSON_REMOVE(router_options, {path}) WHERE {key_col} = {_q(key)}"
+            f"UPDATE {MD}.{table} SET router_options = JSON_REMOVE(router_options, {path}) WHERE {key_col} = "
+            f"{_q(key)}"
         )
     else:
         await ctx.query(

@@ -406,7 +406,7 @@ def _thread(tid: int, name: str, state: str) -> Row:
     )
 
 
-# --- Group Replication ---------------------------------------------------------------------------------------
+# --- Group Replication --------------------------------------------------------------------------------------
 
 
 @system_table(
@@ -478,7 +478,7 @@ def group_configuration_version(inst: Instance) -> Iterable[Row]:
     yield ("replication_group_member_actions", st.member_actions_version)
 
 
-# --- asynchronous connection failover ------------------------------------------------------------------------
+# --- asynchronous connection failover -----------------------------------------------------------------------
 
 
 @system_table(
@@ -510,7 +510,7 @@ def async_failover_managed(inst: Instance) -> Iterable[Row]:
         yield (m.channel, m.managed_name, m.managed_type, conf)
 
 
-# --- clone -----------------------------------------------------------------------------------------------------
+# --- clone --------------------------------------------------------------------------------------------------
 
 
 def _ts3(t: float) -> str | None:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Union
 
 from mysqlsim.replication.errors import parse_error
 
-Value = Union[str, int, float, None, tuple[int, ...]]
+Value = str | int | float | None | tuple[int, ...]
 
 _TOKEN = re.compile(
     r"""
@@ -166,7 +165,7 @@ class Cursor:
             raise self.error()
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # CHANGE REPLICATION SOURCE TO
 
 
@@ -339,7 +338,7 @@ def _option_value(cur: Cursor, kind: str) -> Value:
     raise AssertionError(kind)
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # START / STOP / RESET REPLICA
 
 
@@ -355,7 +354,7 @@ class ReplicaCommand:
 
 
 def parse_replica_command(sql: str, *, version: str) -> ReplicaCommand:
-    """START REPLICA [thread_types] [until] [connection_options] [FOR CHANNEL], STOP REPLICA, RESET REPLICA [ALL]."""
+    """START REPLICA [threads] [USER=, PASSWORD=] [FOR CHANNEL], STOP REPLICA, RESET REPLICA [ALL]."""
     cur = Cursor(strip_comments(sql, version=version))
     verb = cur.expect_word("START", "STOP", "RESET")
     is_84 = version_number(version) >= 80400
@@ -404,7 +403,7 @@ def parse_replica_command(sql: str, *, version: str) -> ReplicaCommand:
     return cmd
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # START GROUP_REPLICATION [USER='u', PASSWORD='p', DEFAULT_AUTH='x'], STOP GROUP_REPLICATION
 
 
@@ -440,8 +439,8 @@ def parse_start_gr(sql: str, *, version: str) -> StartGroupReplication:
     return out
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# CLONE INSTANCE FROM 'user'@'host':port IDENTIFIED BY 'password' [DATA DIRECTORY [=] 'dir'] [REQUIRE [NO] SSL]
+# ----------------------------------------------------------------------------------------------------
+# CLONE INSTANCE FROM 'user'@'host':port IDENTIFIED BY 'password' [DATA DIRECTORY 'dir'] [REQUIRE [NO] SSL]
 
 
 @dataclass

@@ -89,8 +89,8 @@ def _configure_gr(inst: Instance, *, group_name: str, view_change_uuid: str | No
     _persist(inst, "auto_increment_offset", 2)
 
 
-async def _wait_online(inst: Instance, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
+async def _wait_online(inst: Instance, limit_s: float = 60.0) -> None:
+    deadline = time.monotonic() + limit_s
     while group.member_state(inst) != "ONLINE":
         if time.monotonic() > deadline:
             raise RuntimeError(
