@@ -7,7 +7,8 @@ chunked JSON lines; `timeoutSeconds` ends them; `allowWatchBookmarks` adds a BOO
 
 Fault hooks for tests (also over HTTP, `POST /_kubesim/drop-watches` and `POST /_kubesim/compact`):
 `KubeSim.drop_watches()` cuts every open stream, `KubeSim.compact()` forgets the event history so the
-next watch from an old resourceVersion gets 410 Gone.
+next watch from an old resourceVersion gets 410 Gone, `KubeSim.stall_watches()` keeps streams open but
+silent (a stalled stream: only a client-side inactivity timeout notices).
 """
 
 from __future__ import annotations
@@ -65,7 +66,9 @@ class KubeSim:
         self._by_key: dict[str, ResourceType] = {}
         self.store.register_types(self._by_key)
         self.address = "127.0.0.1"
-        self.requests: list[tuple[str, str]] = []  # (method, path), for tests that check what was called
+        self.requests: list[tuple[str, str]] = []
+        self._flowing = asyncio.Event()  # cleared by stall_watches(): open streams go silent
+        self._flowing.set()
         for t in builtin_types():
             self._register(t)
         ns_type = self._by_key["/namespaces"]
@@ -162,6 +165,13 @@ class KubeSim:
     def drop_watches(self) -> int:
         """Cut every open watch stream; returns how many were cut."""
         return self.store.drop_watches()
+
+    def stall_watches(self, stalled: bool = True) -> None:
+        """Make every watch stream go silent (no events, no bookmarks) without closing, or flow again."""
+        if stalled:
+            self._flowing.clear()
+        else:
+            self._flowing.set()
 
     async def drop_watches_async(self) -> int:
         """`drop_watches()` as a coroutine, for callers on another thread's loop."""
@@ -412,6 +422,7 @@ class KubeSim:
         await response.prepare(request)
 
         async def send(type_: str, obj: dict[str, Any]) -> None:
+            await self._flowing.wait()
             if as_table and type_ not in ("ERROR", "BOOKMARK"):
                 obj = table(
                     resource, [obj], resource_version=obj["metadata"]["resourceVersion"], include_object=""

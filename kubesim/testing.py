@@ -55,6 +55,10 @@ class RunningKubeSim:
         """Forget the watch history: the next watch from an older resourceVersion gets 410 Gone."""
         self.call(self.sim.compact)
 
+    def stall_watches(self, stalled: bool = True) -> None:
+        """Keep watch streams open but silent (or let them flow again)."""
+        self.call(lambda: self.sim.stall_watches(stalled))
+
     def new_api_client(self) -> Any:
         """A fresh kubernetes ApiClient for this server (one per thread is safest)."""
         return kubernetes.config.new_client_from_config(config_file=str(self.kubeconfig))  # type: ignore[no-untyped-call]

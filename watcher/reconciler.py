@@ -62,6 +62,7 @@ class _Memory:
     relayed_generation: dict[str, int] = field(default_factory=dict)  # uid -> last generation relayed
     rejoin_seen: dict[tuple[str, str], str] = field(default_factory=dict)  # (uid, cluster) -> first rv seen
     rejoin_sent: set[tuple[str, str, str]] = field(default_factory=set)
+    released: set[str] = field(default_factory=set)  # uids whose finalizer this watcher removed
 
 
 class Reconciler:
@@ -85,6 +86,8 @@ class Reconciler:
 
     async def reconcile(self, obj: dict[str, Any]) -> None:
         meta = obj["metadata"]
+        if meta.get("uid") in self._memory.released:
+            return  # a state older than our finalizer removal, still queued: the CR is going away
         if meta.get("deletionTimestamp"):
             if FINALIZER_DISSOLVE in (meta.get("finalizers") or []):
                 await self._dissolve(obj)
@@ -191,6 +194,7 @@ class Reconciler:
         if await self._kube.aremove_finalizer(namespace=namespace, name=name, uid=uid):
             self._metrics.updates.labels(update="RemoveFinalizer", outcome="removed").inc()
         self.forget(uid)
+        self._memory.released.add(uid)
 
     # ------------------------------------------------------------------ Rejoin
 
