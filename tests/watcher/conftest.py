@@ -23,27 +23,27 @@ from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflows"))
 
-from wf_fakes import FakeTopology  # noqa: E402
-from wf_harness import FAST, pydantic_client  # noqa: E402
+from wf_fakes import FakeTopology
+from wf_harness import FAST, pydantic_client
 
-from activities.kube import KubeActivities  # noqa: E402
-from api.crd import crd_yaml  # noqa: E402
-from kubesim.testing import RunningKubeSim, clusterset_manifest, running_kubesim  # noqa: E402
-from watcher.main import run_watcher  # noqa: E402
-from watcher.metrics import WatcherMetrics  # noqa: E402
-from watcher.settings import LeaderElection, WatcherSettings  # noqa: E402
-from worker.run import WorkerOptions, build_worker  # noqa: E402
-from workflows.clusterset import ClusterSetWorkflow  # noqa: E402
-from workflows.ids import clusterset_workflow_id  # noqa: E402
-from workflows.models import ClusterSetView  # noqa: E402
+from activities.kube import KubeActivities
+from api.crd import crd_yaml
+from kubesim.testing import RunningKubeSim, clusterset_manifest, running_kubesim
+from watcher.main import run_watcher
+from watcher.metrics import WatcherMetrics
+from watcher.settings import LeaderElection, WatcherSettings
+from worker.run import WorkerOptions, build_worker
+from workflows.clusterset import ClusterSetWorkflow
+from workflows.ids import clusterset_workflow_id
+from workflows.models import ClusterSetView
 
 G, V, P = "ps.percona.com", "v1", "perconaservermysqlclustersets"
 NS = "default"
 
 
-async def eventually(what: str, predicate: Callable[[], Any], *, timeout: float = 60.0) -> Any:
+async def eventually(what: str, predicate: Callable[[], Any], *, within: float = 60.0) -> Any:
     """Poll `predicate` (sync or async) until it returns a truthy value; fail with `what` at the deadline."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         value = predicate()
         if asyncio.iscoroutine(value):
