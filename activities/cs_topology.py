@@ -87,7 +87,7 @@ async def _read_copy(acc: ClusterAccess) -> tuple[int, str, str, list[p.CsMember
                 return (
                     int(row.get("view_id") or 0),
                     p.as_str(row.get("clusterset_id")),
-                    p.as_str(row.get("ssl_mode")) or "REQUIRED",
+                    p.as_str(row.get("ssl_mode")),
                     members,
                     clusters,
                 )
@@ -133,7 +133,7 @@ async def read_topology(ctx: StepContext, *, refresh: bool = False) -> ClusterSe
         members={m.cluster_name: m for m in members if m.clusterset_id == cs_id},
         clusters={c.cluster_name: c for c in clusters},
         read_from=best_name,
-        ssl_mode=ssl_mode,
+        ssl_mode=ssl_mode or ctx.spec.ssl_mode.value,
         unreachable=tuple(unreachable),
     )
     ctx.cache["topology"] = topo
@@ -203,14 +203,11 @@ async def group_name(s: Session) -> str:
 
 async def ssl_clause(s: Session, mode: str) -> str:
     """spec §1.4 <SSL> for the ClusterSet's mode as resolved on this replica (AUTO: TLS if it has it)."""
-    row = await s.fetch_one(sql.SSL_CA)
-    ssl_ca = p.as_str(row.get("ssl_ca")) if row else ""
-    have_ssl = p.as_str(row.get("have_ssl")).upper() if row else ""
-    resolved = (mode or "REQUIRED").upper()
-    if resolved == "AUTO":
-        resolved = "REQUIRED" if have_ssl in ("YES", "") else "DISABLED"
+    from activities.common import resolve_ssl_mode, ssl_clause_for
+
+    resolved = await resolve_ssl_mode(s, mode)
     version = p.parse_version(p.as_str(await s.scalar("SELECT @@version AS version")))
-    return sql.replication_ssl_clause(resolved, replica_version=version, ssl_ca=ssl_ca or None)
+    return await ssl_clause_for(s, resolved, version)
 
 
 @dataclass(frozen=True)
