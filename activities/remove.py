@@ -95,6 +95,8 @@ def removal_steps(name: str, *, prefix: str = "", is_primary: IsPrimary | None =
     async def act_check(ctx: StepContext) -> dict[str, str]:
         topo = await t.read_topology(ctx)
         if not topo.is_member(name):
+            if name in topo.clusters:
+                return {}  # a removal (or a join) stopped half-way: its rows are still there, go on
             raise InvalidRequest(f"cluster {name} is not a member of the ClusterSet", where=name)
         if topo.primary_cluster == name:
             raise InvalidRequest(
