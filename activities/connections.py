@@ -49,6 +49,7 @@ class ConnectionSettings:
     ca_path: str | None = None
     pool_maxsize: int = 4
     pool_recycle: int = 600
+    connect_attempts: int = 3  # a connect (TCP + TLS handshake) that times out is tried again
 
     @classmethod
     def from_env(cls) -> ConnectionSettings:
@@ -102,6 +103,13 @@ class Session:
         self.address = address
         self.timeout = timeout
         self.broken = False
+
+    @property
+    def tls_version(self) -> str | None:
+        """The TLS version of this connection (client side), None when plain."""
+        transport = getattr(self._conn, "_transport", None)
+        ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+        return ssl_object.version() if ssl_object is not None else None
 
     async def _run(self, sql: str, *, fetch: bool, limit: float | None) -> list[Row]:
         t = self.timeout if limit is None else limit
@@ -205,7 +213,14 @@ class Pools:
         return entry
 
     async def _acquire(self, entry: _PoolEntry, address: str) -> Any:
-        return await asyncio.wait_for(entry.pool.acquire(), self.settings.connect_timeout + 1)
+        attempts = max(1, self.settings.connect_attempts)
+        for attempt in range(attempts):
+            try:
+                return await asyncio.wait_for(entry.pool.acquire(), self.settings.connect_timeout + 1)
+            except TimeoutError:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     @asynccontextmanager
     async def session(
@@ -262,10 +277,16 @@ class Pools:
         )
         if not plain:
             kwargs["ssl"] = tls_context(ssl_mode, ca_path=self.settings.ca_path)
-        try:
-            conn = await asyncio.wait_for(asyncmy.connect(**kwargs), self.settings.connect_timeout + 1)
-        except Exception as e:
-            raise classify_mysql_error(e, where=address, doing="connecting") from e
+        conn: Any = None
+        for attempt in range(max(1, self.settings.connect_attempts)):
+            try:
+                conn = await asyncio.wait_for(asyncmy.connect(**kwargs), self.settings.connect_timeout + 1)
+                break
+            except TimeoutError as e:
+                if attempt == max(1, self.settings.connect_attempts) - 1:
+                    raise classify_mysql_error(e, where=address, doing="connecting") from e
+            except Exception as e:
+                raise classify_mysql_error(e, where=address, doing="connecting") from e
         try:
             yield Session(conn, address=address, timeout=self.settings.query_timeout)
         finally:

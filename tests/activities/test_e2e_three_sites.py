@@ -1,0 +1,209 @@
+"""End to end on a simulated three-site world (plus a fourth site restored from a backup):
+bootstrap dc1, CLONE-join dc2 with progress and grow its group, join the one-member dc3, join dc4
+incrementally after a restore, writes on the primary seen on every replica member, exactly one CLONE
+per clone join, status HEALTHY, adoption and dry runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from harness import (
+    make_env,
+    observe,
+    request,
+    root_sql,
+    run_operation,
+    spec_for,
+    wait_until,
+)
+
+from activities.models import OperationKind
+from activities.steps import OperationEnv, plan_operation
+
+SEED_SQL = [
+    "CREATE DATABASE app",
+    "CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(64))",
+    "INSERT INTO app.t VALUES (1,'a'),(2,'b'),(3,'c')",
+]
+TOPOLOGY: dict[str, Any] = {
+    "port": 3306,
+    "accounts": {"root": {"password": "rootpw"}, "clusterset": {"password": "cspw", "grants": "percona"}},
+    "sites": [
+        {
+            "name": "dc1",
+            "members": 3,
+            "version": "8.0.36",
+            "mode": "innodb_cluster",
+            "cluster_name": "dc1",
+            "dataset_bytes": 50_000_000,
+            "seed_sql": SEED_SQL,
+        },
+        {"name": "dc2", "members": 3, "version": "8.0.36", "mode": "empty"},
+        {"name": "dc3", "members": 1, "version": "8.0.36", "mode": "empty"},
+        {"name": "dc4", "members": 1, "version": "8.0.36", "mode": "empty"},
+    ],
+    "links": [{"sites": ["dc1", "dc2"], "latency_ms": 5, "bandwidth_mbit": 1000}],
+    "default_bandwidth_mbit": 10000,
+    "time_scale": 2000.0,
+}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from mysqlsim.testing import running_world
+
+    with running_world(TOPOLOGY, state_dir=tmp_path_factory.mktemp("e2e3")) as w:
+        yield w
+
+
+async def _rows(ep: Any, sql: str) -> list[Any]:
+    return await root_sql(ep.host, ep.port, [sql])
+
+
+async def _restore_backup(world: Any, site: str) -> None:
+    """A 'restore' of dc1's data on a standalone instance: a manual CLONE from a dc1 secondary, as root."""
+    donor = world.member("dc1", 1)
+    ep = world.member(site, 0)
+    plugins = await _rows(
+        ep, "SELECT PLUGIN_NAME FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone'"
+    )
+    if not plugins:
+        await root_sql(ep.host, ep.port, ["INSTALL PLUGIN clone SONAME 'mysql_clone.so'"])
+    dplugins = await _rows(
+        donor, "SELECT PLUGIN_NAME FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone'"
+    )
+    if not dplugins:
+        await root_sql(donor.host, donor.port, ["INSTALL PLUGIN clone SONAME 'mysql_clone.so'"])
+    before = world.ctl.clone_count(ep.host)
+    try:
+        await root_sql(
+            ep.host,
+            ep.port,
+            [
+                f"SET GLOBAL clone_valid_donor_list = '{donor.host}:{donor.port}'",
+                f"CLONE INSTANCE FROM 'root'@'{donor.host}':{donor.port} IDENTIFIED BY 'rootpw'",
+            ],
+        )
+    except Exception:  # the recipient restarts at the end of the clone: the connection breaks
+        pass
+
+    async def restarted() -> bool:
+        try:
+            rows = await _rows(ep, "SELECT STATE FROM performance_schema.clone_status")
+        except Exception:
+            return False
+        return bool(rows) and rows[0]["STATE"] == "Completed"
+
+    await wait_until(restarted, within=60, what=f"the restore of {site}")
+    assert world.ctl.clone_count(ep.host) == before + 1
+
+
+async def test_three_site_clusterset_end_to_end(world: Any) -> None:
+    env: OperationEnv = make_env(ca_path=world.ca_path)
+    try:
+        spec = spec_for(world, ["dc1", "dc2", "dc3", "dc4"], primary="dc1", manage_members=["dc2"])
+
+        # -- dry run before anything: nothing done
+        plan = await plan_operation(request(OperationKind.BOOTSTRAP, spec), env=env)
+        assert [s.name for s in plan.steps] == [
+            "validate",
+            "promote",
+            "skip_replica_start",
+            "cs_account",
+            "metadata",
+        ]
+        assert not plan.steps[-1].done
+
+        # -- bootstrap
+        boot = await run_operation(request(OperationKind.BOOTSTRAP, spec), env)
+        assert boot.context["clusterset_id"]
+        obs = await observe(env, spec)
+        assert obs.bootstrapped and obs.primary_cluster == "dc1"
+        assert obs.global_status == "HEALTHY", obs
+        assert obs.domain_name == "cs1"
+
+        # -- CLONE join of dc2 with progress
+        clones_before = world.ctl.clone_count(world.member("dc2", 0).host)
+        join2 = await run_operation(request(OperationKind.JOIN, spec, target="dc2"), env)
+        assert "clone" in join2.acted
+        assert join2.progress, "the clone step reported no progress"
+        assert join2.progress[-1].state == "Completed" and join2.progress[-1].percent == 100.0
+        assert any(p.stage for p in join2.progress)
+        assert world.ctl.clone_count(world.member("dc2", 0).host) == clones_before + 1
+
+        # -- grow dc2's group with its two further members (GR clone recovery inside the site)
+        grow = await run_operation(request(OperationKind.GROW, spec, target="dc2"), env)
+        assert [r.step for r in grow.results] == [
+            "prepare_1",
+            "join_1",
+            "metadata_1",
+            "prepare_2",
+            "join_2",
+            "metadata_2",
+        ]
+
+        # -- one-member replica dc3
+        join3 = await run_operation(request(OperationKind.JOIN, spec, target="dc3"), env)
+        assert "clone" in join3.acted
+
+        # -- incremental join of dc4 after a restore; rows written after the backup arrive
+        await _restore_backup(world, "dc4")
+        gp = world.member("dc1", 0)
+        await root_sql(gp.host, gp.port, ["INSERT INTO app.t VALUES (100, 'after-backup')"])
+        incr_spec = spec_for(
+            world,
+            ["dc1", "dc2", "dc3", "dc4"],
+            primary="dc1",
+            manage_members=["dc2"],
+            createReplicaClusterOptions={"recoveryMethod": "incremental"},
+        )
+        clones_dc4 = world.ctl.clone_count(world.member("dc4", 0).host)
+        join4 = await run_operation(request(OperationKind.JOIN, incr_spec, target="dc4"), env)
+        assert join4.context["recovery"] == "incremental"
+        assert world.ctl.clone_count(world.member("dc4", 0).host) == clones_dc4
+
+        # -- writes on the primary are seen on every replica member
+        await root_sql(gp.host, gp.port, ["INSERT INTO app.t VALUES (200, 'everywhere')"])
+        for site in ("dc2", "dc3", "dc4"):
+            for m in world.endpoints[site]:
+
+                async def seen(m: Any = m) -> bool:
+                    rows = await _rows(m, "SELECT v FROM app.t WHERE id IN (100, 200) ORDER BY id")
+                    return [r["v"] for r in rows] == ["after-backup", "everywhere"]
+
+                await wait_until(seen, within=30, what=f"rows on {m.name}")
+
+        # -- status: all four clusters OK, HEALTHY
+        obs = await observe(env, spec)
+        assert obs.global_status == "HEALTHY", obs.clusters
+        assert set(obs.clusters) == {"dc1", "dc2", "dc3", "dc4"}
+        for name in ("dc2", "dc3", "dc4"):
+            c = obs.clusters[name]
+            assert c.cluster_role == "REPLICA" and c.global_status == "OK", (name, c)
+            assert c.channel_state == "ON"
+            assert c.errant_transactions is None
+        assert obs.clusters["dc1"].cluster_role == "PRIMARY"
+
+        # -- every operation's dry run now says done; re-running changes nothing
+        for kind, target in (
+            (OperationKind.BOOTSTRAP, None),
+            (OperationKind.JOIN, "dc2"),
+            (OperationKind.GROW, "dc2"),
+        ):
+            plan = await plan_operation(request(kind, spec, target=target), env=env)
+            assert all(s.done for s in plan.steps), (kind, plan)
+        again = await run_operation(request(OperationKind.JOIN, spec, target="dc3"), env)
+        assert again.acted == []
+
+        # -- adoption of the ClusterSet by another orchestrator changes nothing
+        views_before = obs.clusters
+        adopt = await run_operation(request(OperationKind.ADOPT, spec, name="cs1"), env)
+        assert adopt.context["primary_cluster"] == "dc1"
+        assert adopt.context["spec_primary_matches"] == "true"
+        assert adopt.context["members"] == "dc1,dc2,dc3,dc4"
+        obs2 = await observe(env, spec)
+        assert obs2.clusters.keys() == views_before.keys()
+    finally:
+        await env.close()
