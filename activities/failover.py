@@ -30,7 +30,14 @@ from activities.errors import (
 from activities.gtid import GtidSet
 from activities.models import OperationKind, OperationRequest
 from activities.steps import Step, StepContext, operation
-from activities.switchover import CTX_OLD_PRIMARY, new_source, other_replicas, wait_group_applier
+from activities.switchover import (
+    CTX_OLD_PRIMARY,
+    AlreadyPrimary,
+    new_source,
+    noop_when_primary,
+    other_replicas,
+    wait_group_applier,
+)
 
 CTX_LAST_SEEN = "last_seen_primary_gtid_executed"
 
@@ -51,6 +58,8 @@ async def _old_primary(ctx: StepContext, topo: t.ClusterSetTopology) -> str:
             async with acc.endpoint_session(ep) as s:
                 old = await t.previous_primary(s, topo, "FORCE_PRIMARY") or ""
     if not old or old == ctx.target:
+        if topo.primary_cluster == ctx.target:
+            raise AlreadyPrimary(ctx.target)
         raise InvalidTopology(f"cannot tell which cluster was primary before {ctx.target}", where=ctx.target)
     ctx.outputs[CTX_OLD_PRIMARY] = old
     return old
@@ -315,37 +324,37 @@ def failover_steps(req: OperationRequest) -> list[Step]:
         Step(
             "check",
             f"the primary cluster is unreachable and {target} is the most recent candidate",
-            probe=probe_check,
+            probe=noop_when_primary(probe_check),
             act=act_check,
         ),
         Step(
             "promote_target",
             f"{target}: apply every received transaction, reset its channel, make it writable",
-            probe=probe_promote,
+            probe=noop_when_primary(probe_promote),
             act=act_promote,
         ),
         Step(
             "force_metadata",
             f"metadata on {target}: v2_cs_primary_force_changed, invalidate the old primary",
-            probe=probe_metadata,
+            probe=noop_when_primary(probe_metadata),
             act=act_metadata,
         ),
         Step(
             "repoint_replicas",
             f"the reachable replica clusters replicate from {target}",
-            probe=probe_repoint,
+            probe=noop_when_primary(probe_repoint),
             act=act_repoint,
         ),
         Step(
             "report_lost",
             "transactions of the old primary's last seen state that the new primary lacks",
-            probe=probe_never,
+            probe=noop_when_primary(probe_never),
             act=act_report,
         ),
         Step(
             "fence_old_primary",
             "fence the old primary cluster if it already answers (else fence later)",
-            probe=probe_fence,
+            probe=noop_when_primary(probe_fence),
             act=act_fence,
         ),
     ]

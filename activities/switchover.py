@@ -14,6 +14,7 @@ GP is writable or has a GTID NP lacks.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from activities import cs_topology as t
@@ -35,6 +36,22 @@ from activities.steps import Step, StepContext, operation
 from api.models import Endpoint
 
 CTX_OLD_PRIMARY = "old_primary_cluster"
+
+
+class AlreadyPrimary(Exception):
+    """The target is the primary and no switch to it is recorded: nothing to do (every probe: done)."""
+
+
+def noop_when_primary(
+    probe: Callable[[StepContext], Awaitable[bool]],
+) -> Callable[[StepContext], Awaitable[bool]]:
+    async def wrapped(ctx: StepContext) -> bool:
+        try:
+            return await probe(ctx)
+        except AlreadyPrimary:
+            return True
+
+    return wrapped
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,8 @@ async def resolve(ctx: StepContext, *, reason: str = "SWITCH_PRIMARY") -> Switch
             async with acc.endpoint_session(ep) as s:
                 old = await t.previous_primary(s, topo, reason) or ""
     if not old or old == target:
+        if topo.primary_cluster == target:
+            raise AlreadyPrimary(target)
         raise InvalidTopology(
             f"cannot tell which cluster was primary before {target}; the metadata has no earlier primary",
             where=target,
@@ -416,55 +435,55 @@ def switchover_steps(req: OperationRequest) -> list[Step]:
         Step(
             "check",
             f"check that {target} can become the primary cluster (reachability, errant GTIDs)",
-            probe=probe_check,
+            probe=noop_when_primary(probe_check),
             act=act_check,
         ),
         Step(
             "replication_account",
             "the old primary cluster's replication account works on the new primary",
-            probe=probe_account,
+            probe=noop_when_primary(probe_account),
             act=act_account,
         ),
         Step(
             "sync_target",
             f"{target}'s primary catches up with the global primary",
-            probe=probe_sync,
+            probe=noop_when_primary(probe_sync),
             act=act_sync,
         ),
         Step(
             "switch_metadata",
             f"metadata: v2_cs_primary_changed to {target}",
-            probe=switched,
+            probe=noop_when_primary(switched),
             act=act_metadata,
         ),
         Step(
             "demote_old_primary",
             f"old primary cluster fenced and replicating from {target}",
-            probe=probe_demote,
+            probe=noop_when_primary(probe_demote),
             act=act_demote,
         ),
         Step(
             "lock_and_sync",
             f"FLUSH TABLES WITH READ LOCK on the old global primary; {target} applies its last GTIDs",
-            probe=probe_lock,
+            probe=noop_when_primary(probe_lock),
             act=act_lock,
         ),
         Step(
             "promote_target",
             f"{target}'s primary becomes the writable global primary",
-            probe=probe_promote,
+            probe=noop_when_primary(probe_promote),
             act=act_promote,
         ),
         Step(
             "repoint_replicas",
             f"the other replica clusters replicate from {target}",
-            probe=probe_repoint,
+            probe=noop_when_primary(probe_repoint),
             act=act_repoint,
         ),
         Step(
             "reset_target_channel",
             f"RESET REPLICA ALL of clusterset_replication on {target}'s members",
-            probe=probe_reset,
+            probe=noop_when_primary(probe_reset),
             act=act_reset,
         ),
     ]
