@@ -22,7 +22,7 @@ class MySQLError(Exception):
         return (MySQLError, (self.code, self.sqlstate, self.message))
 
 
-# --- connection / authentication -------------------------------------------------------------------------
+# --- connection / authentication ------------------------------------------------------------------
 
 
 def access_denied(user: str, host: str, *, using_password: bool) -> MySQLError:
@@ -65,7 +65,7 @@ def not_thread_owner(thread_id: int) -> MySQLError:
     return MySQLError(1095, "HY000", f"You are not owner of thread {thread_id}")
 
 
-# --- parsing / objects -----------------------------------------------------------------------------------
+# --- parsing / objects ----------------------------------------------------------------------------
 
 
 def syntax_error(near: str, line: int = 1) -> MySQLError:
@@ -171,7 +171,7 @@ def unknown_error(message: str) -> MySQLError:
     return MySQLError(1105, "HY000", message)
 
 
-# --- variables ------------------------------------------------------------------------------------------
+# --- variables ------------------------------------------------------------------------------------
 
 
 def unknown_system_variable(name: str) -> MySQLError:
@@ -181,12 +181,16 @@ def unknown_system_variable(name: str) -> MySQLError:
 
 def global_variable(name: str) -> MySQLError:
     """ER_GLOBAL_VARIABLE 1229: a GLOBAL-only variable set without GLOBAL."""
-    return MySQLError(1229, "HY000", f"Variable '{name}' is a GLOBAL variable and should be set with SET GLOBAL")
+    return MySQLError(
+        1229, "HY000", f"Variable '{name}' is a GLOBAL variable and should be set with SET GLOBAL"
+    )
 
 
 def local_variable(name: str) -> MySQLError:
     """ER_LOCAL_VARIABLE 1228: a SESSION-only variable set with GLOBAL."""
-    return MySQLError(1228, "HY000", f"Variable '{name}' is a SESSION variable and can't be used with SET GLOBAL")
+    return MySQLError(
+        1228, "HY000", f"Variable '{name}' is a SESSION variable and can't be used with SET GLOBAL"
+    )
 
 
 def incorrect_global_local_var(name: str, scope: str) -> MySQLError:
@@ -214,7 +218,7 @@ def var_not_persisted(name: str) -> MySQLError:
     return MySQLError(3615, "HY000", f"Variable {name} does not exist in persisted config file")
 
 
-# --- privileges / accounts ------------------------------------------------------------------------------
+# --- privileges / accounts ------------------------------------------------------------------------
 
 
 def specific_access_denied(privileges: str) -> MySQLError:
@@ -228,7 +232,9 @@ def specific_access_denied(privileges: str) -> MySQLError:
 
 def table_access_denied(command: str, user: str, host: str, table: str) -> MySQLError:
     """ER_TABLEACCESS_DENIED_ERROR 1142."""
-    return MySQLError(1142, "42000", f"{command} command denied to user '{user}'@'{host}' for table '{table}'")
+    return MySQLError(
+        1142, "42000", f"{command} command denied to user '{user}'@'{host}' for table '{table}'"
+    )
 
 
 def db_access_denied(user: str, host: str, schema: str) -> MySQLError:
@@ -260,13 +266,15 @@ def illegal_grant_for_table() -> MySQLError:
     )
 
 
-# --- read-only / locks ----------------------------------------------------------------------------------
+# --- read-only / locks ----------------------------------------------------------------------------
 
 
 def option_prevents_statement(option: str) -> MySQLError:
     """ER_OPTION_PREVENTS_STATEMENT 1290 (``--read-only`` / ``--super-read-only``...)."""
     return MySQLError(
-        1290, "HY000", f"The MySQL server is running with the {option} option so it cannot execute this statement"
+        1290,
+        "HY000",
+        f"The MySQL server is running with the {option} option so it cannot execute this statement",
     )
 
 
@@ -280,7 +288,7 @@ def cant_update_with_readlock() -> MySQLError:
     return MySQLError(1223, "HY000", "Can't execute the query because you have a conflicting read lock")
 
 
-# --- GTIDs ----------------------------------------------------------------------------------------------
+# --- GTIDs ----------------------------------------------------------------------------------------
 
 
 def malformed_gtid_set(spec: str) -> MySQLError:
@@ -322,10 +330,12 @@ def gtid_purged_not_empty() -> MySQLError:
 
 def variable_not_settable_in_transaction(name: str) -> MySQLError:
     """ER_VARIABLE_NOT_SETTABLE_IN_TRANSACTION 1568."""
-    return MySQLError(1568, "25000", f"The system variable {name} cannot be set when there is an ongoing transaction.")
+    return MySQLError(
+        1568, "25000", f"The system variable {name} cannot be set when there is an ongoing transaction."
+    )
 
 
-# --- plugins --------------------------------------------------------------------------------------------
+# --- plugins --------------------------------------------------------------------------------------
 
 
 def udf_exists(name: str) -> MySQLError:
@@ -353,7 +363,7 @@ def plugin_is_not_loaded(name: str) -> MySQLError:
     return MySQLError(1524, "HY000", f"Plugin '{name}' is not loaded")
 
 
-# --- replication (used by mysqlsim.replication) --------------------------------------------------------
+# --- replication (used by mysqlsim.replication) ---------------------------------------------------
 
 
 def replica_channel_does_not_exist(channel: str) -> MySQLError:
@@ -368,4 +378,6 @@ def restart_server_failed() -> MySQLError:
 
 def source_fatal_error_reading_binlog(detail: str) -> MySQLError:
     """ER_SOURCE_FATAL_ERROR_READING_BINLOG 1236."""
-    return MySQLError(1236, "HY000", f"Got fatal error 1236 from source when reading data from binary log: '{detail}'")
+    return MySQLError(
+        1236, "HY000", f"Got fatal error 1236 from source when reading data from binary log: '{detail}'"
+    )

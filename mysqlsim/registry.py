@@ -149,7 +149,7 @@ def candidate_rules(first_word: str) -> Iterable[StatementRule]:
     yield from STATEMENTS_ANY_KEYWORD
 
 
-# --- system tables -----------------------------------------------------------------------------------------
+# --- system tables --------------------------------------------------------------------------------
 
 TableFn = Callable[..., Iterable[Row]]
 
@@ -196,7 +196,7 @@ def system_schemas() -> set[str]:
     return {s for s, _ in SYSTEM_TABLES}
 
 
-# --- functions / procedures --------------------------------------------------------------------------------
+# --- functions / procedures -----------------------------------------------------------------------
 
 
 @dataclass
@@ -224,7 +224,9 @@ def sql_function(
     """Register a function usable in SELECT: ``fn(ctx, *args)``, sync or ``async``."""
 
     def deco(fn: F) -> F:
-        privs = () if privilege is None else ((privilege,) if isinstance(privilege, str) else tuple(privilege))
+        privs = (
+            () if privilege is None else ((privilege,) if isinstance(privilege, str) else tuple(privilege))
+        )
         is_async = inspect.iscoroutinefunction(fn)
         pre = is_async if pre_evaluate is None else pre_evaluate
         SQL_FUNCTIONS[name.lower()] = SqlFunction(name.lower(), fn, is_async, privs, plugin, pre or is_async)
@@ -252,13 +254,15 @@ def procedure(schema: str, name: str, *, requires_schema: bool = True) -> Callab
     """Register a stored procedure ``async (ctx, *args) -> Result | None`` for ``CALL schema.name(...)``."""
 
     def deco(fn: F) -> F:
-        PROCEDURES[(schema.lower(), name.lower())] = Procedure(schema.lower(), name.lower(), fn, requires_schema)
+        PROCEDURES[(schema.lower(), name.lower())] = Procedure(
+            schema.lower(), name.lower(), fn, requires_schema
+        )
         return fn
 
     return deco
 
 
-# --- variables ---------------------------------------------------------------------------------------------
+# --- variables ------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -273,7 +277,7 @@ class VariableDef:
     plugin: str | None = None
     choices: tuple[str, ...] | None = None
     #: privileges to SET GLOBAL (any of); SYSTEM_VARIABLES_ADMIN / SUPER by default
-    privilege: tuple[str, ...] = ("SYSTEM_VARIABLES_ADMIN", "SUPER")
+    privilege: tuple[str, ...] = ("SUPER", "SYSTEM_VARIABLES_ADMIN")
     #: validator/side effect ``(instance, session_or_None, value) -> value``; may raise MySQLError
     on_set: Callable[..., Any] | None = None
     #: ``(instance) -> value``: computed read-only value (e.g. gtid_executed)
@@ -289,7 +293,7 @@ def system_variable(
     default: Any,
     scope: str = "GLOBAL",
     dynamic: bool = True,
-    type: type = str,  # noqa: A002 - mirrors the manual's "Type" column
+    type: type = str,
     persistable: bool = True,
     plugin: str | None = None,
     choices: Sequence[str] | None = None,
@@ -325,7 +329,7 @@ def define_variable(
     default: Any,
     scope: str = "GLOBAL",
     dynamic: bool = True,
-    type: type = str,  # noqa: A002
+    type: type = str,
     persistable: bool = True,
     plugin: str | None = None,
     choices: Sequence[str] | None = None,
@@ -345,7 +349,7 @@ def define_variable(
         persistable=persistable,
         plugin=plugin,
         choices=tuple(c.upper() for c in choices) if choices else None,
-        privilege=tuple(privilege) if privilege else ("SYSTEM_VARIABLES_ADMIN", "SUPER"),
+        privilege=tuple(privilege) if privilege else ("SUPER", "SYSTEM_VARIABLES_ADMIN"),
         on_set=on_set,
         getter=getter,
     )
@@ -357,7 +361,7 @@ STATUS_VARIABLES: dict[str, Callable[..., Any]] = {}
 
 
 def status_variable(name: str) -> Callable[[F], F]:
-    """Register a status variable ``fn(instance) -> value`` (SHOW STATUS, performance_schema.global_status)."""
+    """Register a status variable ``fn(instance) -> value`` (SHOW STATUS, global_status)."""
 
     def deco(fn: F) -> F:
         STATUS_VARIABLES[name] = fn
@@ -366,7 +370,7 @@ def status_variable(name: str) -> Callable[[F], F]:
     return deco
 
 
-# --- events ------------------------------------------------------------------------------------------------
+# --- events ---------------------------------------------------------------------------------------
 
 EVENTS: dict[str, list[Callable[..., Any]]] = {}
 
@@ -391,7 +395,7 @@ async def emit(name: str, *args: Any) -> None:
             await r
 
 
-# --- topology modes / control actions ---------------------------------------------------------------------
+# --- topology modes / control actions -------------------------------------------------------------
 
 TopologyModeFn = Callable[["World", "Site"], Awaitable[None]]
 TOPOLOGY_MODES: dict[str, TopologyModeFn] = {}
@@ -421,7 +425,7 @@ def control_action(name: str) -> Callable[[ControlActionFn], ControlActionFn]:
     return deco
 
 
-# --- plugins -----------------------------------------------------------------------------------------------
+# --- plugins --------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -437,7 +441,7 @@ class PluginDef:
 PLUGINS: dict[str, PluginDef] = {}
 
 
-def plugin(name: str, *, soname: str, type: str, description: str = "") -> PluginDef:  # noqa: A002
+def plugin(name: str, *, soname: str, type: str, description: str = "") -> PluginDef:
     """Declare a loadable plugin (``INSTALL PLUGIN name SONAME 'soname'``)."""
     pd = PluginDef(name.lower(), soname, type, description=description)
     PLUGINS[pd.name] = pd

@@ -1,0 +1,111 @@
+"""Developer tests of the mysqlsim core through the wire (PyMySQL, asyncmy) and the control API."""
+
+from __future__ import annotations
+
+import ssl
+
+import asyncmy
+import pymysql
+import pytest
+
+from mysqlsim.testing import ControlError, RunningWorld
+
+from .conftest import connect, q
+
+
+def test_identity_and_gtids(world: RunningWorld) -> None:
+    m = world.member("dc1", 0)
+    c = connect(world)
+    ((uuid, sid, ver, rh, rp),) = q(
+        c, "SELECT @@server_uuid, @@server_id, @@version, @@report_host, @@report_port"
+    )
+    assert uuid == m.server_uuid and ver == "8.0.36" and rh == m.host and rp == 3306 and sid > 1
+    assert q(c, "SELECT @@gtid_mode, @@enforce_gtid_consistency") == [("ON", "ON")]
+    before = q(c, "SELECT @@global.gtid_executed")[0][0]
+    q(c, "INSERT INTO app.t VALUES (100, 'x')")
+    after = q(c, "SELECT @@global.gtid_executed")[0][0]
+    assert after != before and after.startswith(uuid)
+    assert q(c, f"SELECT GTID_SUBSET('{before}', '{after}')") == [(1,)]
+
+
+def test_read_only_coupling_and_1290(world: RunningWorld) -> None:
+    c = connect(world, "dc1", 1)
+    q(c, "SET GLOBAL super_read_only = ON")
+    assert q(c, "SELECT @@global.read_only, @@global.super_read_only") == [(1, 1)]
+    with pytest.raises(pymysql.err.OperationalError) as ei:
+        q(c, "INSERT INTO app.t VALUES (200, 'no')")
+    assert ei.value.args[0] == 1290
+    q(c, "SET GLOBAL read_only = OFF")
+    assert q(c, "SELECT @@global.read_only, @@global.super_read_only") == [(0, 0)]
+
+
+def test_honest_errors(world: RunningWorld) -> None:
+    c = connect(world)
+    for sql, code in [
+        ("SELECT @@no_such_var", 1193),
+        ("FROBNICATE THE SERVER", 1064),
+        ("SELECT * FROM app.nope", 1146),
+        ("SELECT no_such_fn(1)", 1305),
+        ("SELECT * FROM performance_schema.no_such_table", 1146),
+    ]:
+        with pytest.raises(pymysql.err.MySQLError) as ei:
+            q(c, sql)
+        assert ei.value.args[0] == code, sql
+
+
+def test_auth_and_privileges(world: RunningWorld) -> None:
+    c = connect(world)
+    q(c, "CREATE USER 'reader'@'%' IDENTIFIED BY 'rpw'")
+    q(c, "GRANT SELECT ON app.* TO 'reader'@'%'")
+    r = connect(world, user="reader", password="rpw")
+    assert q(r, "SELECT COUNT(*) FROM app.t")[0][0] >= 1
+    with pytest.raises(pymysql.err.OperationalError) as ei:
+        q(r, "INSERT INTO app.t VALUES (300, 'no')")
+    assert ei.value.args[0] == 1142
+    with pytest.raises(pymysql.err.OperationalError) as ei:
+        q(r, "SET GLOBAL super_read_only = ON")
+    assert ei.value.args[0] == 1227
+    with pytest.raises(pymysql.err.OperationalError) as ei:
+        connect(world, user="reader", password="wrong")
+    assert ei.value.args[0] == 1045
+    grants = [g for (g,) in q(c, "SHOW GRANTS FOR 'clusterset'@'%'")]
+    assert any("BACKUP_ADMIN" in g and "CLONE_ADMIN" in g for g in grants)
+
+
+def test_tls_pymysql_and_asyncmy(world: RunningWorld) -> None:
+    c = connect(world, ca=world.ca_path)
+    assert q(c, "SELECT 1") == [(1,)]
+
+    async def go() -> object:
+        m = world.member("dc2", 0)
+        ctx = ssl.create_default_context(cafile=str(world.ca_path))
+        conn = await asyncmy.connect(host=m.host, port=m.port, user="root", password="rootpw", ssl=ctx)
+        try:
+            async with conn.cursor() as cur:
+                await cur.execute("SELECT @@server_uuid")
+                return (await cur.fetchone())[0]
+        finally:
+            conn.close()
+
+    import asyncio
+
+    assert asyncio.run(go()) == world.member("dc2", 0).server_uuid
+
+
+def test_control_faults(world: RunningWorld) -> None:
+    m = world.member("dc2", 0)
+    gtid = world.ctl.inject_errant(m.host)
+    st = world.ctl.instance_state(m.host)
+    assert gtid.split(":")[0] == m.server_uuid and st["server_uuid"] == m.server_uuid
+    res = world.ctl.write_load(m.host, count=5)
+    assert len(res["acknowledged"]) == 5 and res["failed"] == []
+    world.ctl.restart(m.host)
+    c = connect(world, "dc2", 0)
+    assert q(c, "SELECT COUNT(*) FROM app.load") == [(5,)]
+    world.ctl.kill(m.host)
+    with pytest.raises(pymysql.err.OperationalError):
+        connect(world, "dc2", 0)
+    world.ctl.start(m.host)
+    assert q(connect(world, "dc2", 0), "SELECT 1") == [(1,)]
+    with pytest.raises(ControlError):
+        world.ctl.kill("127.255.255.254")
