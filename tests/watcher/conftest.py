@@ -136,19 +136,19 @@ class World:
     async def watcher(
         self, identity: str = "w1", *, leader_election: LeaderElection | None = None, **overrides: Any
     ) -> AsyncIterator[RunningWatcher]:
-        settings = WatcherSettings(
-            namespace=NS,
-            task_queue=self.task_queue,
-            identity=identity,
-            watch_timeout_seconds=30,
-            inactivity_timeout=3.0,
-            connect_timeout=3.0,
-            backoff_initial=0.1,
-            backoff_max=1.0,
-            tuning=FAST,
-            leader_election=leader_election,
-            **overrides,
-        )
+        options: dict[str, Any] = {
+            "namespace": NS,
+            "task_queue": self.task_queue,
+            "identity": identity,
+            "watch_timeout_seconds": 30,
+            "inactivity_timeout": 3.0,
+            "connect_timeout": 3.0,
+            "backoff_initial": 0.1,
+            "backoff_max": 1.0,
+            "tuning": FAST,
+            "leader_election": leader_election,
+        }
+        settings = WatcherSettings(**{**options, **overrides})
         api_client = self.kube.new_api_client()
         stop = asyncio.Event()
         metrics = WatcherMetrics()
