@@ -53,7 +53,11 @@ def start_operation(
         static_summary=f"ClusterSet {namespace}/{name}",
         static_details=f"PerconaServerMySQLClusterSet `{namespace}/{name}` (uid `{uid}`)",
         search_attributes=TypedSearchAttributes(
-            [SearchAttributePair(SearchAttributeKey.for_keyword(names.SEARCH_ATTRIBUTE_NAME), f"{namespace}/{name}")]
+            [
+                SearchAttributePair(
+                    SearchAttributeKey.for_keyword(names.SEARCH_ATTRIBUTE_NAME), f"{namespace}/{name}"
+                )
+            ]
         ),
     )
 

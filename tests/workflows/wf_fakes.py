@@ -61,7 +61,8 @@ def spec_of(*clusters: str, primary: str = "dc1", **extra: Any) -> ClusterSetSpe
         {
             "primaryCluster": primary,
             "clusters": [
-                {"innodbClusterName": c, "endpoints": [{"host": f"127.0.9.{i + 1}"}]} for i, c in enumerate(clusters)
+                {"innodbClusterName": c, "endpoints": [{"host": f"127.0.9.{i + 1}"}]}
+                for i, c in enumerate(clusters)
             ],
             "credentialsSecret": {"name": "cs-secret"},
             "statusRefreshIntervalSeconds": 1,
@@ -79,7 +80,9 @@ class FakeTopology:
     clusters: dict[str, str] = field(default_factory=dict)  # name -> globalStatus
     reachable: bool = True
     fail: dict[tuple[str, str], ClusterSetError] = field(default_factory=dict)
-    fail_times: dict[tuple[str, str], int] = field(default_factory=dict)  # remaining failures (default: always)
+    fail_times: dict[tuple[str, str], int] = field(
+        default_factory=dict
+    )  # remaining failures (default: always)
     hang: set[tuple[str, str]] = field(default_factory=set)  # steps that wait until cancelled
     clone_updates: list[float] | None = None  # percents reported by the clone (None: 0..100 by 25)
     clone_stall_after: float | None = None  # percent after which the clone stops moving (until cancelled)

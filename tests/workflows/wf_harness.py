@@ -8,17 +8,18 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
-from temporalio.service import RPCError
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
+from wf_fakes import FakeTopology, KubeRecorder
 
 from api.models import ClusterSetSpec
-from wf_fakes import FakeTopology, KubeRecorder
 from worker.entity import apply_spec
 from worker.run import WorkerOptions, build_worker
 from workflows import names
@@ -77,20 +78,25 @@ class Harness:
         return result
 
     async def view(self) -> ClusterSetView:
-        return await self.handle.query(ClusterSetWorkflow.status)
+        return await self.handle.query(ClusterSetWorkflow.status, rpc_timeout=timedelta(seconds=5))
 
     async def wait_for(
         self, what: str, predicate: Callable[[ClusterSetView], bool], *, timeout: float = 60.0
     ) -> ClusterSetView:
         """Poll the Status query until `predicate` holds (deadline, no fixed sleep)."""
         deadline = time.monotonic() + timeout
-        view = await self.view()
-        while not predicate(view):
+        view: ClusterSetView | None = None
+        while True:
+            try:
+                view = await self.view()
+            except RPCError:  # e.g. a query racing a continue-as-new: ask again
+                view = None
+            if view is not None and predicate(view):
+                return view
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; last view: {view.model_dump_json(indent=1)}")
+                dump = view.model_dump_json(indent=1) if view is not None else "no answer"
+                raise AssertionError(f"timed out waiting for {what}; last view: {dump}")
             await asyncio.sleep(0.05)
-            view = await self.view()
-        return view
 
 
 async def wait_until(what: str, predicate: Callable[[], bool], *, timeout: float = 60.0) -> None:
@@ -132,11 +138,16 @@ async def running_harness(
     topo = topo or FakeTopology()
     kube = KubeRecorder()
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
-    activities = [*topo.activities(
+    activities = [
+        *topo.activities(
             progress_signal_seconds=progress_signal_seconds, stall_timeout_seconds=stall_timeout_seconds
-        ).activities(), *kube.activities()]
+        ).activities(),
+        *kube.activities(),
+    ]
     worker = build_worker(
-        client, activities=activities, options=WorkerOptions(task_queue=task_queue, graceful_shutdown_seconds=1)
+        client,
+        activities=activities,
+        options=WorkerOptions(task_queue=task_queue, graceful_shutdown_seconds=1),
     )
     async with worker:
         yield Harness(client=client, topo=topo, kube=kube, task_queue=task_queue, tuning=tuning, **kw)
