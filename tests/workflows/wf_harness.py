@@ -81,10 +81,10 @@ class Harness:
         return await self.handle.query(ClusterSetWorkflow.status, rpc_timeout=timedelta(seconds=5))
 
     async def wait_for(
-        self, what: str, predicate: Callable[[ClusterSetView], bool], *, timeout: float = 60.0
+        self, what: str, predicate: Callable[[ClusterSetView], bool], *, within: float = 60.0
     ) -> ClusterSetView:
         """Poll the Status query until `predicate` holds (deadline, no fixed sleep)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         view: ClusterSetView | None = None
         while True:
             try:
@@ -99,8 +99,8 @@ class Harness:
             await asyncio.sleep(0.05)
 
 
-async def wait_until(what: str, predicate: Callable[[], bool], *, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_until(what: str, predicate: Callable[[], bool], *, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
