@@ -48,7 +48,9 @@ async def cluster_primary(ctx: StepContext, name: str) -> Primary:
 
 
 async def primary_cluster_name(ctx: StepContext) -> str:
-    """The PRIMARY cluster per the metadata (newest view among the sites that answer); spec's otherwise."""
+    """The PRIMARY cluster per the metadata: the copy with the highest view_id among all the sites that
+    answer (MySQL Router's rule: a stale copy, e.g. an invalidated old primary's, never wins); the spec's
+    primaryCluster when no site holds ClusterSet metadata yet."""
     cached = ctx.cache.get("pc_name")
     if isinstance(cached, str):
         return cached
@@ -66,8 +68,6 @@ async def primary_cluster_name(ctx: StepContext) -> str:
             view = max(m.view_id for m in members)
             if best is None or view > best[0]:
                 best = (view, live[0].cluster_name)
-        if name == ctx.spec.primary_cluster and live:
-            break
     result = best[1] if best else ctx.spec.primary_cluster
     ctx.cache["pc_name"] = result
     return result

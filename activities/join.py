@@ -55,6 +55,7 @@ from activities.errors import (
     GtidModeOff,
     IllegalChannel,
     InvalidTopology,
+    NonRetryableError,
     NotStandalone,
     PurgedTransactions,
     ReplicaNotEmpty,
@@ -283,6 +284,16 @@ async def _validate(ctx: StepContext) -> dict[str, str]:
                 "unique server_id on the instance",
                 where=where,
             )
+    # Live members of the primary cluster too (the metadata may lack server_id attributes).
+    for mep, m in await online_members(gp.access):
+        async with gp.access.endpoint_session(mep) as ms:
+            sid = int(await ms.scalar("SELECT @@server_id AS server_id") or 0)
+        if sid == info.server_id or m.server_uuid == info.server_uuid:
+            raise DuplicateServerId(
+                f"{where} has server_id {info.server_id} / server_uuid {info.server_uuid}, the same as "
+                f"{m.address} of the primary cluster; every instance of a ClusterSet needs unique ones",
+                where=where,
+            )
     if info.gtid_mode != "ON" or info.enforce_gtid_consistency != "ON":
         raise GtidModeOff(
             f"{where} has gtid_mode={info.gtid_mode}, "
@@ -322,6 +333,13 @@ async def _validate(ctx: StepContext) -> dict[str, str]:
         )
     st = await current_gtid_state(ctx, gp)
     method = ctx.spec.create_replica_cluster_options.recovery_method
+    if st.state == "NEW" and schemas:
+        raise ReplicaNotEmpty(
+            f"{where} is not empty: it holds schemas {', '.join(sorted(schemas))} without any transaction of "
+            "the primary cluster, and a CLONE would destroy them. Empty the instance, or restore a backup of "
+            "the primary cluster on it and use recoveryMethod incremental.",
+            where=where,
+        )
     if st.state == "DIVERGED":
         if schemas:
             raise ReplicaNotEmpty(
@@ -394,10 +412,10 @@ async def _install_clone_plugin(s: Session, where: str) -> None:
         await s.execute(sql.set_global("super_read_only", False))
     try:
         await s.execute(sql.INSTALL_CLONE)
-    except FailedPrecondition as e:
+    except NonRetryableError as e:
         raise ClonePluginMissing(
-            f"the clone plugin is not available on {where} ({e}); install mysql_clone.so or use "
-            "recoveryMethod "
+            f"the clone plugin is not active on {where} and cannot be installed ({e}); install "
+            "mysql_clone.so (or grant the 'clusterset' user INSERT on mysql.*), or use recoveryMethod "
             "incremental",
             where=where,
         ) from e

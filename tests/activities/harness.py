@@ -17,6 +17,7 @@ from typing import Any
 from activities import primitives as p
 from activities.connections import ConnectionSettings, Credentials, Pools
 from activities.credentials import StaticSecretReader
+from activities.errors import RetryableError
 from activities.models import (
     CloneProgress,
     ClusterSetRef,
@@ -121,8 +122,10 @@ async def run_operation(
     kill_in_step: int | None = None,
     kill_when: Callable[[], Awaitable[bool]] | None = None,
     kill_after_s: float = 0.5,
+    retries: int = 40,
 ) -> Run:
-    """Run the steps in order as the workflow would.
+    """Run the steps in order as the workflow would (a RetryableError retries the step, like the
+    workflow's retry policy; anything else propagates).
 
     stop_after=k   : return after k steps have completed (a crash between step k and k+1).
     kill_in_step=k : start step k (0-based) as a task and cancel it when `kill_when()` turns true, or after
@@ -140,17 +143,34 @@ async def run_operation(
         async def on_progress(pr: CloneProgress) -> None:
             run.progress.append(pr)
 
-        coro = run_step(StepInput(request=current, step=step.name), env=env, on_progress=on_progress)
+        inp = StepInput(request=current, step=step.name)
         if kill_in_step == index:
-            task = asyncio.ensure_future(coro)
+            task = asyncio.ensure_future(run_step(inp, env=env, on_progress=on_progress))
             await _cancel_when(task, kill_when, kill_after_s)
             run.interrupted_at = step.name
             break
-        result = await coro
+        result = await _with_retries(inp, env, on_progress, retries=retries)
         run.results.append(result)
         context.update(result.outputs)
     run.context = context
     return run
+
+
+async def _with_retries(
+    inp: StepInput,
+    env: OperationEnv,
+    on_progress: Callable[[CloneProgress], Awaitable[None]],
+    *,
+    retries: int,
+) -> StepResult:
+    for attempt in range(retries + 1):
+        try:
+            return await run_step(inp, env=env, on_progress=on_progress)
+        except RetryableError:
+            if attempt == retries:
+                raise
+            await asyncio.sleep(0.25)
+    raise AssertionError("unreachable")
 
 
 async def _cancel_when(
