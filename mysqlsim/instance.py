@@ -29,6 +29,19 @@ if TYPE_CHECKING:
     from mysqlsim.world import World
 
 
+_GROUP: Any = None
+
+
+def _group_module() -> Any:
+    """mysqlsim.replication.group when it is loaded (GTIDs of group members use the group name)."""
+    global _GROUP
+    if _GROUP is None:
+        import sys
+
+        _GROUP = sys.modules.get("mysqlsim.replication.group", False)
+    return _GROUP or None
+
+
 class _Signal:
     """A broadcast 'something changed' signal: waiters wake on every ``fire()``."""
 
@@ -114,6 +127,8 @@ class Instance:
         self.read_lock_released = _Signal()
         #: fired after every commit/apply (WAIT_FOR_EXECUTED_GTID_SET waits on it)
         self.gtid_changed = _Signal()
+        self._reserved_gno: dict[str, int] = {}
+        #: kept for mysqlsim.replication's older re-numbering code (no effect on allocation)
         self._next_gno = 1
         self.tls_cert_path: str | None = None
         self.tls_key_path: str | None = None
@@ -125,6 +140,11 @@ class Instance:
     @property
     def version_string(self) -> str:
         return self.version
+
+    @property
+    def cert_path(self) -> str | None:
+        """PEM certificate of this instance's server (SAN = its host IP); ``ca_path`` is the world's CA."""
+        return self.tls_cert_path
 
     @property
     def address(self) -> str:
@@ -193,10 +213,19 @@ class Instance:
         self.read_lock_released.fire()
 
     # --- commit path ------------------------------------------------------------------------------
-    def _assign_gno(self) -> int:
-        n = max(self._next_gno, self.gtid_executed.last(self.server_uuid) + 1)
-        self._next_gno = n + 1
-        return n
+    def _assign_gtid(self) -> str:
+        """The next automatic GTID: ``server_uuid:n``, or ``group_name:n`` on a Group Replication member."""
+        uuid = self.server_uuid
+        hinted: int | None = None
+        group = _group_module()
+        if group is not None:
+            u = group.commit_uuid(self)
+            if u:
+                uuid = u
+                hinted = group.next_gno(self, u)
+        n = max(self._reserved_gno.get(uuid, 0) + 1, self.gtid_executed.last(uuid) + 1, hinted or 0)
+        self._reserved_gno[uuid] = n
+        return f"{uuid}:{n}"
 
     async def commit(
         self,
@@ -222,7 +251,7 @@ class Instance:
                 conn.execute("COMMIT")
             return None
         else:
-            gtid = f"{self.server_uuid}:{self._assign_gno()}"
+            gtid = self._assign_gtid()
         if not log_bin:
             # sql_log_bin=0 with an explicit GTID: the GTID is still added to gtid_executed
             if conn.in_transaction:
@@ -250,7 +279,7 @@ class Instance:
         gtid = txn.gtid
         if conn.in_transaction:
             conn.execute("COMMIT")
-        u, n = GtidSet.parse_gtid(gtid)
+        u, n = GtidSet.parse_gtid(txn.gtid)  # a before_commit hook may have re-numbered it
         self.gtid_executed.add(u, n)
         self.binlog.append(txn)
         self.gtid_changed.fire()
@@ -358,7 +387,7 @@ class Instance:
         self.gtid_executed = snap.gtid_executed.copy()
         self.gtid_purged = snap.gtid_executed.copy()
         self.binlog.reset()
-        self._next_gno = 1
+        self._reserved_gno = {}
         self.gtid_changed.fire()
 
     # --- misc -------------------------------------------------------------------------------------

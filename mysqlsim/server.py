@@ -265,7 +265,12 @@ class SimConnection(Connection):  # type: ignore[misc]
             return  # authentication failed; the error packet was sent
         sim.account = self.session.pending_account
         sim.user = self.session.username
-        sim.tls = self.stream.writer.get_extra_info("ssl_object") is not None
+        ssl_obj = self.stream.writer.get_extra_info("ssl_object")
+        sim.tls = ssl_obj is not None
+        if ssl_obj is not None:
+            cipher = ssl_obj.cipher()
+            sim.tls_cipher = cipher[0] if cipher else ""
+            sim.tls_version = ssl_obj.version() or ""
         inst = sim.instance
         if inst.variables.get_raw("require_secure_transport") and not sim.tls:
             await self.stream.write(self.error(msg=errors.insecure_transport()))

@@ -89,6 +89,8 @@ class SimSession:
         self.gtid_next_used = False
         self.last_insert_id = 0
         self.tls = False
+        self.tls_cipher = ""
+        self.tls_version = ""
         self.command = "Sleep"
         self.state = ""
         self.info: str | None = None

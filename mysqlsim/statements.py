@@ -428,13 +428,19 @@ def variable_rows(s: SimSession, scope: str) -> list[tuple[str, str]]:
     return rows
 
 
-def status_rows(inst: Any) -> list[tuple[str, str]]:
+def status_rows(inst: Any, session: SimSession | None = None) -> list[tuple[str, str]]:
+    """Status variables; with a session, the session-scoped ones (Ssl_cipher, Ssl_version) are its own."""
     rows = []
     for n in sorted(STATUS_VARIABLES, key=str.lower):
         try:
-            rows.append((n, show_value(STATUS_VARIABLES[n](inst))))
+            v = STATUS_VARIABLES[n](inst)
         except Exception:
             continue
+        if session is not None and n == "Ssl_cipher":
+            v = session.tls_cipher
+        elif session is not None and n == "Ssl_version":
+            v = session.tls_version
+        rows.append((n, show_value(v)))
     return rows
 
 
@@ -447,7 +453,10 @@ async def show_variables(ctx: StatementContext, sql: str, m: re.Match[str]) -> R
 
 @statement(r"^SHOW\s+(?:(GLOBAL|SESSION|LOCAL)\s+)?STATUS(?:\s+(.+))?$")
 async def show_status(ctx: StatementContext, sql: str, m: re.Match[str]) -> Result:
-    return await _filter(ctx, ["Variable_name", "Value"], list(status_rows(ctx.instance)), m.group(2))
+    session = None if (m.group(1) or "").upper() == "GLOBAL" else ctx.session
+    return await _filter(
+        ctx, ["Variable_name", "Value"], list(status_rows(ctx.instance, session)), m.group(2)
+    )
 
 
 @statement(r"^SHOW\s+(?:DATABASES|SCHEMAS)(?:\s+(.+))?$")
@@ -1191,7 +1200,7 @@ async def reset_master(ctx: StatementContext, sql: str, m: re.Match[str]) -> Res
     inst.binlog.reset()
     inst.gtid_executed = GtidSet()
     inst.gtid_purged = GtidSet()
-    inst._next_gno = 1
+    inst._reserved_gno = {}
     inst.gtid_changed.fire()
     await emit("binlog_reset", inst)
     return Result.ok()

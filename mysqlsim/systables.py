@@ -92,9 +92,14 @@ def global_status(inst: Any) -> list[tuple[Any, ...]]:
     return status_rows(inst)
 
 
-@system_table("performance_schema", "session_status", columns=[("VARIABLE_NAME", T), ("VARIABLE_VALUE", T)])
-def session_status(inst: Any) -> list[tuple[Any, ...]]:
-    return status_rows(inst)
+@system_table(
+    "performance_schema",
+    "session_status",
+    columns=[("VARIABLE_NAME", T), ("VARIABLE_VALUE", T)],
+    needs_context=True,
+)
+def session_status(ctx: StatementContext) -> list[tuple[Any, ...]]:
+    return status_rows(ctx.instance, ctx.session)
 
 
 @system_table(
@@ -147,8 +152,15 @@ def threads(inst: Any) -> list[tuple[Any, ...]]:
                 "USR_default",
             )
         )
-    for extra in inst.extensions.get("threads", []):
-        rows.append(tuple(extra))
+    import sys
+
+    pst = sys.modules.get("mysqlsim.replication.pstables")
+    extra = getattr(pst, "thread_rows", None) if pst is not None else None
+    if extra is not None:
+        ncols = 18
+        for r in extra(inst):
+            row = tuple(r)
+            rows.append(row + (None,) * (ncols - len(row)) if len(row) < ncols else row[:ncols])
     return rows
 
 
@@ -536,6 +548,11 @@ def _replica_open_temp_tables(inst: Any) -> int:
 
 @status_variable("Ssl_cipher")
 def _ssl_cipher(inst: Any) -> str:
+    return ""
+
+
+@status_variable("Ssl_version")
+def _ssl_version(inst: Any) -> str:
     return ""
 
 

@@ -203,8 +203,37 @@ class VariableStore:
 # --- core variable definitions --------------------------------------------------------------------
 
 
+#: read-only variables that cannot be persisted (identity, build and path facts)
+NOT_PERSISTABLE = frozenset(
+    {
+        "server_uuid",
+        "version",
+        "version_comment",
+        "version_compile_os",
+        "version_compile_machine",
+        "hostname",
+        "datadir",
+        "basedir",
+        "socket",
+        "plugin_dir",
+        "log_bin_basename",
+        "have_ssl",
+        "have_openssl",
+        "protocol_version",
+        "license",
+        "system_time_zone",
+        "lower_case_table_names",
+        "innodb_page_size",
+        "log_bin",
+    }
+)
+
+
 def _ro(name: str, default: Any, typ: type = str, scope: str = "GLOBAL") -> None:
-    define_variable(name, default=default, scope=scope, dynamic=False, type=typ, persistable=False)
+    """A read-only (startup) variable: SET GLOBAL gives 1238; SET PERSIST_ONLY persists it."""
+    define_variable(
+        name, default=default, scope=scope, dynamic=False, type=typ, persistable=name not in NOT_PERSISTABLE
+    )
 
 
 def _dyn(name: str, default: Any, typ: type = str, scope: str = "GLOBAL", **kw: Any) -> None:

@@ -358,6 +358,12 @@ class World:
         await self.kill(host)
         return await self.start_instance(host)
 
+    async def restart_instance(self, inst: Instance) -> None:
+        """Supervisor restart callable from a statement handler: it runs in its own task, so it completes
+        even though the calling session (on the restarting instance) is killed."""
+        task = asyncio.ensure_future(self.restart(inst.host))
+        await asyncio.shield(task)
+
     def partition(self, hosts_a: list[str], hosts_b: list[str]) -> dict[str, Any]:
         a = [self._host(h) for h in hosts_a]
         b = [self._host(h) for h in hosts_b]
