@@ -20,11 +20,13 @@ from kubesim.server import KubeSim
 async def _serve(args: argparse.Namespace) -> None:
     sim = KubeSim(
         history_size=args.history_size,
+        state_file=args.state_file,
         bookmark_interval=args.bookmark_interval,
         validation=not args.no_validation,
     )
     for crd in args.crd:
         sim.install_crd_file(crd)
+    sim.save()
     runner = web.AppRunner(sim.app(), handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
@@ -63,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-validation", action="store_true", help="skip CRD schema and CEL admission checks"
     )
+    parser.add_argument("--state-file", help="save objects here on every write, and load them at start")
     args = parser.parse_args(argv)
     try:
         asyncio.run(_serve(args))

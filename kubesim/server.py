@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,7 @@ class KubeSim:
         bookmark_interval: float = 5.0,
         validation: bool = True,
         namespaces: tuple[str, ...] = ("default", "kube-system", "kube-public"),
+        state_file: str | None = None,
     ) -> None:
         self.store = Store(history_size=history_size)
         self.bookmark_interval = bookmark_interval
@@ -69,8 +71,12 @@ class KubeSim:
         self.requests: list[tuple[str, str]] = []
         self._flowing = asyncio.Event()  # cleared by stall_watches(): open streams go silent
         self._flowing.set()
+        self.state_file = state_file
         for t in builtin_types():
             self._register(t)
+        if state_file is not None and os.path.exists(state_file):
+            self._load(state_file)
+            return
         ns_type = self._by_key["/namespaces"]
         for ns in namespaces:
             self.store.create(
@@ -160,6 +166,32 @@ class KubeSim:
                 if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
                     self.install_crd(doc)
 
+    # ------------------------------------------------------------------ persistence (for the demo)
+
+    def _load(self, path: str) -> None:
+        with open(path, encoding="utf-8") as handle:
+            state = json.load(handle)
+        for key, namespace, name, obj in state["objects"]:
+            self.store.objects[(key, namespace, name)] = obj
+            if key == CRD_KEY:
+                for t in types_from_crd(obj):
+                    self._register(t)
+        self.store.resource_version = int(state["resourceVersion"])
+        self.store.compacted_through = self.store.resource_version  # no history survives a restart
+
+    def save(self) -> None:
+        """Write every object to the state file (atomically), when one is configured."""
+        if self.state_file is None:
+            return
+        state = {
+            "resourceVersion": self.store.resource_version,
+            "objects": [[k, ns, n, obj] for (k, ns, n), obj in sorted(self.store.objects.items())],
+        }
+        tmp = f"{self.state_file}.tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(state, handle)
+        os.replace(tmp, self.state_file)
+
     # ------------------------------------------------------------------ fault hooks
 
     def drop_watches(self) -> int:
@@ -191,7 +223,10 @@ class KubeSim:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests.append((request.method, request.path))
         try:
-            return await self._dispatch(request)
+            response = await self._dispatch(request)
+            if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status < 300:
+                self.save()
+            return response
         except ApiError as exc:
             return web.json_response(exc.status(), status=exc.code)
         except Exception as exc:  # a simulator bug: answer like the API server's panic handler, and log it
