@@ -23,7 +23,7 @@ from temporalio.worker import Worker
 
 from workflows import TASK_QUEUE
 from workflows.clusterset import ClusterSetWorkflow
-from workflows.operation import OperationWorkflow
+from workflows.operation import DryRunWorkflow, OperationWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=options.task_queue,
-        workflows=[ClusterSetWorkflow, OperationWorkflow],
+        workflows=[ClusterSetWorkflow, OperationWorkflow, DryRunWorkflow],
         activities=list(activities),
         max_concurrent_activities=options.max_concurrent_activities,
         max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,

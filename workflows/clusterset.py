@@ -699,6 +699,8 @@ class ClusterSetWorkflow:
             generation=s.generation,
             observed_generation=s.observed_generation,
             primary_cluster=s.spec.primary_cluster if s.spec else None,
+            spec=s.spec,
+            managed=s.managed,
             current_operation=s.current_operation,
             operation_history=list(s.history),
             last_observation=s.last_observation,

@@ -246,6 +246,8 @@ class ClusterSetView(WorkflowModel):
     generation: int
     observed_generation: int | None
     primary_cluster: str | None = None  # spec.primaryCluster last accepted
+    spec: ClusterSetSpec | None = None
+    managed: bool = False
     current_operation: OperationRecord | None = None
     operation_history: list[OperationRecord] = Field(default_factory=list)
     last_observation: ClusterSetObservation | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 # Workflows.
 CLUSTERSET_WORKFLOW = "ClusterSet"
 OPERATION_WORKFLOW = "ClusterSetOperation"
+DRY_RUN_WORKFLOW = "ClusterSetDryRun"
 
 # Updates, queries and signals of the ClusterSet workflow.
 UPDATE_APPLY_SPEC = "ApplySpec"

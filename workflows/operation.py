@@ -21,7 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.errors import non_retryable_type_names
-    from activities.models import OperationPlan, StepInput, StepPlan, StepResult
+    from activities.models import OperationPlan, OperationRequest, StepInput, StepPlan, StepResult
     from workflows import names
     from workflows.models import (
         OperationWorkflowInput,
@@ -140,3 +140,20 @@ class OperationWorkflow:
             summary=step.summary,
         )
         return result
+
+
+@workflow.defn(name=names.DRY_RUN_WORKFLOW)
+class DryRunWorkflow:
+    """`csctl plan`: run only the plan activity (every probe, nothing changed) and return the plan."""
+
+    @workflow.run
+    async def run(self, req: OperationRequest) -> OperationPlan:
+        plan: OperationPlan = await workflow.execute_activity(
+            names.ACTIVITY_PLAN,
+            req,
+            result_type=OperationPlan,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=RetryPolicy(maximum_attempts=2, non_retryable_error_types=NON_RETRYABLE_TYPES),
+            summary=f"dry run of {req.kind.value} {req.target_cluster or ''}".strip(),
+        )
+        return plan
