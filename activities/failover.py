@@ -62,6 +62,7 @@ async def _old_primary(ctx: StepContext, topo: t.ClusterSetTopology) -> str:
             raise AlreadyPrimary(ctx.target)
         raise InvalidTopology(f"cannot tell which cluster was primary before {ctx.target}", where=ctx.target)
     ctx.outputs[CTX_OLD_PRIMARY] = old
+    ctx.outputs["old_primary"] = old  # the key workflows/clusterset.py reads
     return old
 
 
@@ -294,7 +295,8 @@ async def act_report(ctx: StepContext) -> dict[str, str]:
     missing = GtidSet.parse(last_seen).subtract(have)
     vcle = topo.view_change_uuids()
     lost = missing.without_uuids(vcle)
-    out = {"lost_gtid_set": str(lost), "lost_transaction_count": str(lost.count())}
+    count = str(lost.count())
+    out = {"lost_gtid_set": str(lost), "lost_transaction_count": count, "lost_count": count}
     if missing.only_uuids(vcle):
         out["lost_view_change_gtids"] = str(missing.only_uuids(vcle))
     return out
