@@ -111,4 +111,4 @@ def derived_password(master: str, *, purpose: str) -> str:
     """
     digest = hmac.new(master.encode(), f"clusterset-orchestrator/{purpose}".encode(), hashlib.sha256).digest()
     # url-safe base64 without padding, plus a fixed suffix that satisfies common password policies
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:28] + "Aa1#"
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:28] + "Aa1_"

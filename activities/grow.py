@@ -26,7 +26,7 @@ from activities.common import (
 )
 from activities.connections import ClusterAccess, group_members
 from activities.errors import ClusterSetError, InvalidTopology, NotStandalone
-from activities.join import _install_clone_plugin, gr_settings, sync_to_gp
+from activities.join import _install_clone_plugin, gr_settings, local_address, recovery_grants, sync_to_gp
 from activities.models import CloneProgress, OperationKind, OperationRequest
 from activities.steps import ActFn, ProbeFn, Step, StepContext, no_outputs, operation
 from api.models import Endpoint
@@ -100,8 +100,10 @@ def _prepare(index: int) -> ActFn:
             await _install_clone_plugin(s, where)
             await s.execute(sql.set_global("group_replication_clone_threshold", 1))
         user = sql.recovery_account_name(info.server_id)
+        async with rp.session() as s:
+            stack = await p.gvar(s, "group_replication_communication_stack") or "XCOM"
         async with gp.session() as s:
-            await p.ensure_account(s, user, "%", ctx.internal_password(user), sql.RECOVERY_ACCOUNT_GRANTS)
+            await p.ensure_account(s, user, "%", ctx.internal_password(user), recovery_grants(stack))
             md = await md_cluster_by_name(s, ctx.target)
             mode = await clusterset_ssl_mode(ctx, s)
         if md is None:
@@ -138,6 +140,7 @@ def _join(index: int) -> ActFn:
             group = await p.gvar(s, "group_replication_group_name") or ""
             vcu = await p.gvar(s, "group_replication_view_change_uuid")
             ssl = await p.gvar(s, "group_replication_ssl_mode") or "REQUIRED"
+            stack = await p.gvar(s, "group_replication_communication_stack") or "XCOM"
         seeds = await _group_seeds(ctx, rp)
         async with access.endpoint_session(ep) as s:
             info = await p.instance_info(s)
@@ -148,7 +151,8 @@ def _join(index: int) -> ActFn:
                 for name, value in gr_settings(
                     group_name=group,
                     view_change_uuid=vcu if vcu and vcu.upper() != "AUTOMATIC" else None,
-                    local_address=f"{host}:{info.port or ep.port}",
+                    local_address=local_address(host, info.port or ep.port, stack),
+                    stack=stack,
                     ssl_mode=ssl,
                     seeds=seeds,
                 ):

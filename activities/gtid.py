@@ -179,11 +179,11 @@ class GtidSet:
 
     def only_uuids(self, uuids: Iterable[str]) -> GtidSet:
         """The part of the set whose uuid is in `uuids` (the Shell's get_gtids_from)."""
-        keep = {_norm_uuid(u) for u in uuids if u}
+        keep = _valid_uuids(u for u in uuids if u)
         return GtidSet({k: v for k, v in self._groups.items() if k[0] in keep})
 
     def without_uuids(self, uuids: Iterable[str]) -> GtidSet:
-        drop = {_norm_uuid(u) for u in uuids if u}
+        drop = _valid_uuids(u for u in uuids if u)
         return GtidSet({k: v for k, v in self._groups.items() if k[0] not in drop})
 
 
@@ -205,6 +205,16 @@ def _subtract_intervals(ivs: tuple[Interval, ...], cut: tuple[Interval, ...]) ->
                     nxt.append((d + 1, y))
             pieces = nxt
         out.extend(pieces)
+    return out
+
+
+def _valid_uuids(uuids: Iterable[str]) -> set[str]:
+    out = set()
+    for u in uuids:
+        try:
+            out.add(_norm_uuid(u))
+        except GtidParseError:
+            continue
     return out
 
 

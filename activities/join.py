@@ -532,7 +532,13 @@ async def _clone_cleanup(ctx: StepContext) -> None:
 
 
 def gr_settings(
-    *, group_name: str, view_change_uuid: str | None, local_address: str, ssl_mode: str, seeds: str = ""
+    *,
+    group_name: str,
+    view_change_uuid: str | None,
+    local_address: str,
+    ssl_mode: str,
+    seeds: str = "",
+    stack: str = "MYSQL",
 ) -> list[tuple[str, str | int | bool]]:
     """The SET PERSIST list of start_cluster / join_cluster (spec 2.b.4.6), replica-cluster values."""
     settings: list[tuple[str, str | int | bool]] = [
@@ -548,7 +554,7 @@ def gr_settings(
         ("group_replication_local_address", local_address),
         ("group_replication_group_seeds", seeds),
         ("group_replication_start_on_boot", True),
-        ("group_replication_communication_stack", "MYSQL"),
+        ("group_replication_communication_stack", stack),
         ("group_replication_transaction_size_limit", 0),
         ("auto_increment_increment", 1),
         ("auto_increment_offset", 2),
@@ -556,6 +562,32 @@ def gr_settings(
     if ssl_mode == "DISABLED":
         settings.append(("group_replication_recovery_get_public_key", True))
     return settings
+
+
+async def communication_stack(ctx: StepContext) -> str:
+    """MYSQL (the Shell's default from 8.0.27) when the clusterset user may grant GROUP_REPLICATION_STREAM
+    (which a MYSQL-stack recovery account needs), else XCOM. Percona's clusterset user (§7) lacks it."""
+    cached = ctx.cache.get("comm_stack")
+    if isinstance(cached, str):
+        return cached
+    gp = await global_primary(ctx)
+    async with gp.session() as s:
+        rows = await s.fetch_all("SHOW GRANTS")
+    text = " ".join(p.as_str(next(iter(r.values()))) for r in rows).upper()
+    stack = "MYSQL" if ("GROUP_REPLICATION_STREAM" in text or "ALL PRIVILEGES ON *.*" in text) else "XCOM"
+    ctx.cache["comm_stack"] = stack
+    return stack
+
+
+def local_address(host: str, port: int, stack: str) -> str:
+    """GR local address: the SQL port for the MYSQL stack, port*10+1 for XCOM (the Shell's rule)."""
+    return f"{host}:{port if stack == 'MYSQL' else port * 10 + 1}"
+
+
+def recovery_grants(stack: str) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        g for g in sql.RECOVERY_ACCOUNT_GRANTS if stack == "MYSQL" or "GROUP_REPLICATION_STREAM" not in g[0]
+    )
 
 
 async def _bootstrap_probe(ctx: StepContext) -> bool:
@@ -582,13 +614,15 @@ async def _bootstrap(ctx: StepContext) -> None:
             await s.execute(sql.set_global("super_read_only", False))
         await s.execute(sql.RESET_MEMBER_ACTIONS)
         ssl = await resolve_ssl_mode(s, ctx.spec.ssl_mode)
+        stack = await communication_stack(ctx)
         await s.execute(sql.set_persist("super_read_only", True))
         vcu = view_change_uuid_for(ctx, info.server_uuid) if info.version_tuple < (8, 3, 0) else None
         host = info.report_host or t.endpoint.host
         for name, value in gr_settings(
             group_name=group_name_for(ctx, info.server_uuid),
             view_change_uuid=vcu,
-            local_address=f"{host}:{info.port or t.endpoint.port}",
+            local_address=local_address(host, info.port or t.endpoint.port, stack),
+            stack=stack,
             ssl_mode=ssl,
         ):
             await s.execute(sql.set_persist(name, value))
@@ -636,7 +670,7 @@ async def _recovery(ctx: StepContext) -> None:
     pw = ctx.internal_password(user)
     gp = await global_primary(ctx)
     async with gp.session() as s:
-        await p.ensure_account(s, user, "%", pw, sql.RECOVERY_ACCOUNT_GRANTS)
+        await p.ensure_account(s, user, "%", pw, recovery_grants(await communication_stack(ctx)))
     t = target(ctx)
     async with t.access.endpoint_session(t.endpoint) as ts:
         await ts.execute(sql.change_recovery_credentials(user=user, password=pw))
@@ -672,7 +706,10 @@ async def _md_cluster(ctx: StepContext) -> dict[str, str]:
         cluster_id = p.as_str(await s.scalar(sql.SELECT_UUID))
         statements = [
             sql.md_insert_cluster(
-                cluster_id=cluster_id, name=ctx.target, group_name=group_name_for(ctx, info.server_uuid)
+                cluster_id=cluster_id,
+                name=ctx.target,
+                group_name=group_name_for(ctx, info.server_uuid),
+                stack=await communication_stack(ctx),
             ),
             sql.md_cluster_attribute(cluster_id, "opt_replicationAllowedHost", '"%"'),
             sql.md_cluster_attribute(cluster_id, "opt_gtidSetIsComplete", "false"),
@@ -681,7 +718,6 @@ async def _md_cluster(ctx: StepContext) -> dict[str, str]:
             sql.md_cluster_attribute(cluster_id, "opt_transactionSizeLimit", str(int(pc_tsl or tsl or 0))),
             sql.md_cluster_attribute(cluster_id, "opt_memberAuthType", '"PASSWORD"'),
             sql.md_cluster_attribute(cluster_id, "opt_certIssuer", '""'),
-            sql.md_cluster_capabilities(cluster_id),
             sql.md_cluster_router_options(cluster_id),
             sql.md_insert_instance(
                 cluster_id=cluster_id,

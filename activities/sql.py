@@ -20,6 +20,7 @@ Layout: sections, each introduced by a banner comment.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 # =============================================================================== 1. escaping helpers
@@ -428,6 +429,14 @@ COMMIT = "COMMIT"
 ROLLBACK = "ROLLBACK"
 
 
+def json_value_sql(json_text: str) -> str:
+    """SQL for a JSON value given as JSON text: a JSON string as a plain SQL string literal (JSON_SET
+    stores it as a JSON string), anything else as CAST('<json>' AS JSON)."""
+    if json_text.startswith('"'):
+        return lit(str(json.loads(json_text)))
+    return f"CAST({lit(json_text)} AS JSON)"
+
+
 def md_set_cluster_account(cluster_id: str, user: str, host: str) -> str:
     return (
         f"UPDATE {MD}.clusters SET attributes = JSON_SET(COALESCE(attributes, '{{}}'), "
@@ -459,7 +468,7 @@ def md_clusterset_attribute(cs_id: str, key: str, json_value: str) -> str:
     """`json_value` is JSON text, e.g. '"REQUIRED"'."""
     return (
         f"UPDATE {MD}.clustersets SET attributes = JSON_SET(attributes, {lit('$.' + key)}, "
-        f"CAST({lit(json_value)} AS JSON)) WHERE clusterset_id = {lit(cs_id)}"
+        f"{json_value_sql(json_value)}) WHERE clusterset_id = {lit(cs_id)}"
     )
 
 
@@ -478,7 +487,7 @@ def md_clusterset_router_option(cs_id: str, key: str, json_value: str | None) ->
         )
     return (
         f"UPDATE {MD}.clustersets SET router_options = JSON_SET(IFNULL(router_options, '{{}}'), "
-        f"{lit('$.' + key)}, CAST({lit(json_value)} AS JSON)) WHERE clusterset_id = {lit(cs_id)}"
+        f"{lit('$.' + key)}, {json_value_sql(json_value)}) WHERE clusterset_id = {lit(cs_id)}"
     )
 
 
@@ -492,27 +501,22 @@ CLUSTERSET_ROUTER_DEFAULTS: tuple[tuple[str, str | None], ...] = (
 )
 
 
-def md_insert_cluster(*, cluster_id: str, name: str, group_name: str) -> str:
+def md_insert_cluster(*, cluster_id: str, name: str, group_name: str, stack: str = "MYSQL") -> str:
+    """The clusters row of a new replica cluster; `capabilities` is written here, in the INSERT, instead of
+    the Shell's later JSON_MERGE_PATCH (same document for a new row)."""
     return (
         f"INSERT INTO {MD}.clusters (cluster_id, cluster_name, description, cluster_type, primary_mode, "
         f"attributes) VALUES ({lit(cluster_id)}, {lit(name)}, 'Default Cluster', 'gr', 'pm', "
-        f"JSON_OBJECT('adopted', 0, 'group_replication_group_name', {lit(group_name)}))"
+        f"JSON_OBJECT('adopted', 0, 'group_replication_group_name', {lit(group_name)}, "
+        "'capabilities', JSON_OBJECT('communicationStack', "
+        f"JSON_OBJECT('value', {lit(stack)}, 'allow', JSON_ARRAY()))))"
     )
 
 
 def md_cluster_attribute(cluster_id: str, key: str, json_value: str) -> str:
     return (
         f"UPDATE {MD}.clusters SET attributes = JSON_SET(attributes, {lit('$.' + key)}, "
-        f"CAST({lit(json_value)} AS JSON)) WHERE cluster_id = {lit(cluster_id)}"
-    )
-
-
-def md_cluster_capabilities(cluster_id: str) -> str:
-    return (
-        f"UPDATE {MD}.clusters SET attributes = JSON_MERGE_PATCH(attributes, "
-        "JSON_OBJECT('capabilities', JSON_OBJECT('communicationStack', "
-        "JSON_OBJECT('value', 'MYSQL', 'allow', JSON_ARRAY())))) "
-        f"WHERE cluster_id = {lit(cluster_id)}"
+        f"{json_value_sql(json_value)}) WHERE cluster_id = {lit(cluster_id)}"
     )
 
 
