@@ -95,6 +95,8 @@ class ListWatch:
                 self._list_and_watch(reason)
                 return
             except ApiException as exc:
+                if self._stop.is_set():
+                    return
                 if exc.status == 410:
                     reason = "gone"
                     _log.info("watch resourceVersion expired (410 Gone); listing again")
@@ -102,6 +104,8 @@ class ListWatch:
                 reason = "error"
                 _log.warning("list/watch failed: %s %s; retrying in %.1fs", exc.status, exc.reason, backoff)
             except Exception as exc:  # stalled stream (read timeout), connection refused, protocol error
+                if self._stop.is_set():
+                    return  # stop() shut the socket down under the open stream
                 reason = (
                     "stalled"
                     if "timed out" in str(exc).lower() or "timeout" in type(exc).__name__.lower()

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import World, eventually
 from temporalio.service import RPCError, RPCStatusCode
+from watcher_world import World, eventually
 
 from activities.errors import DivergedGtids
 from api.models import ANNOTATION_REJOIN, FINALIZER_DISSOLVE

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import World, eventually
 from kubernetes import client as kclient
 from temporalio.client import WorkflowExecutionStatus
+from watcher_world import World, eventually
 
 from api.models import FINALIZER_DISSOLVE
 from watcher.kube import ClusterSetKube
