@@ -1,6 +1,8 @@
-"""A small world for watcher tests (helpers; the fixture is in conftest.py): kubesim with the product
-CRD, the real Temporal dev server, a worker running the REAL ClusterSet workflows with fake MySQL operations (tests/workflows/wf_fakes.FakeTopology)
-and the REAL Kubernetes activities (activities/kube.py) writing to kubesim, plus watchers to start/stop.
+"""A small world for watcher tests (helpers; the fixture is in conftest.py).
+
+kubesim with the product CRD, the real Temporal dev server, a worker running the REAL ClusterSet
+workflows with fake MySQL operations (tests/workflows/wf_fakes.FakeTopology) and the REAL Kubernetes
+activities (activities/kube.py) writing to kubesim, plus watchers to start and stop.
 """
 
 from __future__ import annotations
