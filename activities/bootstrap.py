@@ -189,6 +189,8 @@ async def _metadata(ctx: StepContext) -> dict[str, str]:
                 await s.execute(st)
             await s.execute(sql.md_cs_created(ctx.req.clusterset.name, md.cluster_id))
             cs_id = p.as_str(await s.scalar(sql.SELECT_CS_ID))
+            if not cs_id:  # the OUT parameter did not arrive: the cleanup left exactly this one row
+                cs_id = await p.clusterset_id(s) or ""
             for key, value in (
                 ("opt_clusterSetReplicationSslMode", f'"{ssl}"'),
                 ("opt_memberAuthType", '"PASSWORD"'),

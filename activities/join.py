@@ -311,11 +311,10 @@ async def _validate(ctx: StepContext) -> dict[str, str]:
             )
         md_local = await p.metadata_version(ts)
         if md_local is not None:
-            this = await ts.fetch_all(sql.THIS_INSTANCE)
-            if this:
+            mine = [i for i in await p.md_instances(ts) if i.server_uuid == info.server_uuid]
+            if mine:
                 raise NotStandalone(
-                    f"{where} is registered in InnoDB Cluster "
-                    f"{p.as_str(this[0].get('cluster_name'))}'s metadata; "
+                    f"{where} is registered as {mine[0].address} in the InnoDB Cluster metadata it holds; "
                     "dissolve that cluster first",
                     where=where,
                 )
