@@ -24,6 +24,7 @@ from activities.errors import (
     ER_RESTART_SERVER_FAILED,
     CloneFailed,
     ClusterSetError,
+    FailedPrecondition,
     InstanceUnreachable,
     NonRetryableError,
     SyncTimeout,
@@ -60,7 +61,13 @@ class CloneRow:
 
 
 async def latest_clone(s: Session, since: str | None = None) -> CloneRow | None:
-    row = await s.fetch_one(sql.clone_status_since(since))
+    """The newest clone_status row (None when none, or when the clone plugin and its table are absent)."""
+    try:
+        row = await s.fetch_one(sql.clone_status_since(since))
+    except FailedPrecondition as e:
+        if e.errno == 1146:  # ER_NO_SUCH_TABLE: no clone plugin, so no clone ever ran here
+            return None
+        raise
     return CloneRow.of(row) if row else None
 
 

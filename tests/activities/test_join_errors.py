@@ -19,7 +19,7 @@ SEED_SQL = [
     "CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(64))",
     "INSERT INTO app.t VALUES (1,'a')",
 ]
-ERROR_SITES = ["e_pw", "e_grant", "e_plugin", "e_gtid", "e_sid", "e_data", "e_purge"]
+ERROR_SITES = ["epw", "egrant", "eplugin", "egtid", "esid", "edata", "epurge"]
 
 
 def _site(name: str, **kw: Any) -> dict[str, Any]:
@@ -42,7 +42,7 @@ TOPOLOGY: dict[str, Any] = {
             "dataset_bytes": 10_000_000,
             "seed_sql": SEED_SQL,
         },
-        *[_site(n, seed_sql=SEED_SQL) if n == "e_data" else _site(n) for n in ERROR_SITES],
+        *[_site(n, seed_sql=SEED_SQL) if n == "edata" else _site(n) for n in ERROR_SITES],
     ],
     "default_bandwidth_mbit": 10000,
     "time_scale": 5000.0,
@@ -82,7 +82,7 @@ async def _join_error(env: OperationEnv, spec: Any, site: str) -> errors.Cluster
 async def test_wrong_password(world: Any, spec: Any, env: OperationEnv) -> None:
     bad = make_env(ca_path=world.ca_path, password="not-the-password")
     try:
-        err = await _join_error(bad, spec, "e_pw")
+        err = await _join_error(bad, spec, "epw")
     finally:
         await bad.close()
     assert isinstance(err, errors.AccessDenied)
@@ -90,27 +90,27 @@ async def test_wrong_password(world: Any, spec: Any, env: OperationEnv) -> None:
 
 
 async def test_missing_grant(world: Any, spec: Any, env: OperationEnv) -> None:
-    ep = world.member("e_grant", 0)
+    ep = world.member("egrant", 0)
     await root_sql(ep.host, ep.port, ["REVOKE SYSTEM_VARIABLES_ADMIN ON *.* FROM 'clusterset'@'%'"])
-    err = await _join_error(env, spec, "e_grant")
+    err = await _join_error(env, spec, "egrant")
     assert isinstance(err, errors.MissingPrivilege), repr(err)
     assert ep.address in str(err)
 
 
 async def test_missing_clone_plugin(world: Any, spec: Any, env: OperationEnv) -> None:
-    ep = world.member("e_plugin", 0)
+    ep = world.member("eplugin", 0)
     rows = await root_sql(
         ep.host, ep.port, ["SELECT PLUGIN_NAME FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone'"]
     )
     statements = ["UNINSTALL PLUGIN clone"] if rows else []
     await root_sql(ep.host, ep.port, [*statements, "REVOKE INSERT ON mysql.* FROM 'clusterset'@'%'"])
-    err = await _join_error(env, spec, "e_plugin")
+    err = await _join_error(env, spec, "eplugin")
     assert isinstance(err, errors.ClonePluginMissing), repr(err)
     assert ep.address in str(err)
 
 
 async def test_gtid_mode_off(world: Any, spec: Any, env: OperationEnv) -> None:
-    ep = world.member("e_gtid", 0)
+    ep = world.member("egtid", 0)
     await root_sql(
         ep.host,
         ep.port,
@@ -120,7 +120,7 @@ async def test_gtid_mode_off(world: Any, spec: Any, env: OperationEnv) -> None:
             "SET GLOBAL gtid_mode = 'OFF'",
         ],
     )
-    err = await _join_error(env, spec, "e_gtid")
+    err = await _join_error(env, spec, "egtid")
     assert isinstance(err, errors.GtidModeOff), repr(err)
     assert "gtid_mode=OFF" in str(err)
 
@@ -128,14 +128,14 @@ async def test_gtid_mode_off(world: Any, spec: Any, env: OperationEnv) -> None:
 async def test_duplicate_server_id(world: Any, spec: Any, env: OperationEnv) -> None:
     p0 = world.member("dc1", 0)
     rows = await root_sql(p0.host, p0.port, ["SELECT @@server_id AS sid"])
-    ep = world.member("e_sid", 0)
+    ep = world.member("esid", 0)
     await root_sql(ep.host, ep.port, [f"SET GLOBAL server_id = {int(rows[0]['sid'])}"])
-    err = await _join_error(env, spec, "e_sid")
+    err = await _join_error(env, spec, "esid")
     assert isinstance(err, errors.DuplicateServerId), repr(err)
 
 
 async def test_replica_not_empty(world: Any, spec: Any, env: OperationEnv) -> None:
-    err = await _join_error(env, spec, "e_data")
+    err = await _join_error(env, spec, "edata")
     assert isinstance(err, errors.ReplicaNotEmpty), repr(err)
     assert "app" in str(err)
 
@@ -176,7 +176,7 @@ async def _restore(world: Any, site: str) -> None:
 async def test_purged_binlogs_incremental_refused_auto_clones(
     world: Any, spec: Any, env: OperationEnv
 ) -> None:
-    await _restore(world, "e_purge")
+    await _restore(world, "epurge")
     gp = world.member("dc1", 0)
     await root_sql(gp.host, gp.port, ["INSERT INTO app.t VALUES (500, 'after-restore')"])
     for m in world.endpoints["dc1"]:
@@ -188,19 +188,19 @@ async def test_purged_binlogs_incremental_refused_auto_clones(
         primary="dc1",
         createReplicaClusterOptions={"recoveryMethod": "incremental"},
     )
-    err = await _join_error(env, incremental, "e_purge")
+    err = await _join_error(env, incremental, "epurge")
     assert isinstance(err, errors.PurgedTransactions), repr(err)
     assert "purged" in str(err)
 
     auto = spec_for(
         world, ["dc1", *ERROR_SITES], primary="dc1", createReplicaClusterOptions={"recoveryMethod": "auto"}
     )
-    ep = world.member("e_purge", 0)
+    ep = world.member("epurge", 0)
     before = world.ctl.clone_count(ep.host)
-    run = await run_operation(request(OperationKind.JOIN, auto, target="e_purge"), env)
+    run = await run_operation(request(OperationKind.JOIN, auto, target="epurge"), env)
     assert run.context["recovery"] == "clone"
     assert world.ctl.clone_count(ep.host) == before + 1
     rows = await root_sql(ep.host, ep.port, ["SELECT v FROM app.t WHERE id = 500"])
     assert rows and rows[0]["v"] == "after-restore"
     obs = await observe(env, auto)
-    assert obs.clusters["e_purge"].global_status == "OK", obs.clusters["e_purge"]
+    assert obs.clusters["epurge"].global_status == "OK", obs.clusters["epurge"]
