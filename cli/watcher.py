@@ -69,10 +69,14 @@ async def _temporal_client() -> Any:
     "--lease-namespace", default=None, help="Namespace of the Lease (default: --namespace or default)."
 )
 @click.option("--lease-name", default="clusterset-watcher", show_default=True)
+@click.option(
+    "--task-queue", default=None, help="Temporal task queue of the workflows (default: clusterset)."
+)
 @click.option("--log-level", default="INFO", show_default=True)
 def watcher(
     *,
     namespace: str | None,
+    task_queue: str | None,
     kubeconfig: str | None,
     manage_finalizer: bool,
     health_bind: str,
@@ -92,8 +96,11 @@ def watcher(
         if leader_election
         else None
     )
+    from workflows import TASK_QUEUE
+
     settings = WatcherSettings(
         namespace=namespace,
+        task_queue=task_queue or TASK_QUEUE,
         manage_finalizer=manage_finalizer,
         inactivity_timeout=inactivity_timeout,
         leader_election=election,
