@@ -50,6 +50,14 @@ TOPOLOGY: dict[str, Any] = {
             "seed_sql": SEED_SQL,
         },
         *[{"name": n, "members": 1, "version": "8.0.36", "mode": "empty"} for n in JOIN_SITES],
+    ],
+    "default_bandwidth_mbit": 1000,
+    "time_scale": 200.0,
+}
+BOOT_TOPOLOGY: dict[str, Any] = {
+    "port": 3306,
+    "accounts": TOPOLOGY["accounts"],
+    "sites": [
         *[
             {
                 "name": n,
@@ -86,7 +94,7 @@ class _Join:
 
     def __init__(self, world: Any) -> None:
         self.world = world
-        self.spec = spec_for(world, ["dc1", *JOIN_SITES], primary="dc1")
+        self.spec = spec_for(world, ["dc1", JOIN_SITES[0]], primary="dc1")
         self.reference: dict[str, Any] | None = None
         self.used = 0
 
@@ -101,10 +109,14 @@ class _Join:
         self.used += 1
         return site
 
+    def spec_of(self, site: str) -> Any:
+        """A spec naming dc1 and one trial site (a ClusterSet spec holds at most 10 clusters)."""
+        return spec_for(self.world, ["dc1", site], primary="dc1")
+
     async def _clean(self, env: Any, site: str) -> dict[str, Any]:
         views = await view_count(env, self.spec, "dc1")
-        await run_operation(request(OperationKind.JOIN, self.spec, target=site), env)
-        facts = _own(await cluster_facts(env, self.spec, site), site)
+        await run_operation(request(OperationKind.JOIN, self.spec_of(site), target=site), env)
+        facts = _own(await cluster_facts(env, self.spec_of(site), site), site)
         self.reference = facts
         assert await view_count(env, self.spec, "dc1") == views + 1
         return facts
@@ -116,16 +128,25 @@ class _Join:
     async def trial(self, env: Any, **interrupt: Any) -> None:
         site = self.next_site()
         views = await view_count(env, self.spec, "dc1")
+        spec = self.spec_of(site)
         first, _second = await crash_then_rerun(
-            request(OperationKind.JOIN, self.spec, target=site), env, **interrupt
+            request(OperationKind.JOIN, spec, target=site), env, **interrupt
         )
-        facts = _own(await cluster_facts(env, self.spec, site), site)
+        facts = _own(await cluster_facts(env, spec, site), site)
         assert self.reference is not None
         expected = dict(self.reference)
         expected["roles"] = [(site, "REPLICA", False)]
         assert facts == expected, (interrupt, first.interrupted_at, facts)
         assert await view_count(env, self.spec, "dc1") == views + 1, interrupt
         assert self.world.ctl.clone_count(self.world.member(site, 0).host) == 1, (interrupt, "second CLONE")
+
+
+@pytest.fixture(scope="module")
+def boot_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from mysqlsim.testing import running_world
+
+    with running_world(BOOT_TOPOLOGY, state_dir=tmp_path_factory.mktemp("crashboot")) as w:
+        yield w
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +213,8 @@ async def test_join_killed_in_the_middle_of_the_group_bootstrap(world: Any, join
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 4])
-async def test_bootstrap_interrupted_after_step_k(world: Any, k: int) -> None:
+async def test_bootstrap_interrupted_after_step_k(boot_world: Any, k: int) -> None:
+    world = boot_world
     env = make_env(ca_path=world.ca_path)
     try:
         ref_site, site = BOOT_SITES[0], BOOT_SITES[k]
