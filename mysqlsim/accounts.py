@@ -170,6 +170,8 @@ class Account:
     locked: bool = False
     password_expired: bool = False
     attributes: str | None = None
+    #: REQUIRE SSL / X509 (connections without TLS are refused with 1045)
+    require_ssl: bool = False
 
     @property
     def ident(self) -> str:

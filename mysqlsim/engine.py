@@ -124,7 +124,7 @@ class Engine:
             c.execute(f'INSERT OR IGNORE INTO "{SCHEMATA}" VALUES (?)', (s,))
 
     def install_function(self, name: str, nargs: int, fn: Callable[..., Any]) -> None:
-        self.conn.create_function(name, nargs, fn)
+        self.conn.create_function(name, nargs, wrap_function(fn))
 
     # --- schemas ----------------------------------------------------------------------------------
     def schemas(self) -> list[str]:
@@ -354,6 +354,10 @@ _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (\S+)")
 
 def map_sqlite_error(e: sqlite3.Error, *, current_db: str | None) -> errors.MySQLError:
     """Translate a SQLite error into the MySQL error the server would give."""
+    if PENDING_ERROR:
+        err = PENDING_ERROR[-1]
+        PENDING_ERROR.clear()
+        return err
     msg = str(e)
     m = _SQLITE_NO_TABLE.search(msg)
     if m:
@@ -446,12 +450,14 @@ def parse(sql: str) -> exp.Expression:
         tree = sqlglot.parse_one(sql, read="mysql")
     except sqlglot.errors.ParseError as e:
         near = sql
-        try:
+        if e.errors:
             err = e.errors[0]
-            col = int(err.get("col") or 0)
-            near = sql[max(0, col - 1) :] if col else sql
-        except Exception:
-            pass
+            desc = str(err.get("description") or "")
+            end = str(err.get("end_context") or "")
+            if not end and ("SENTINEL" in desc or desc.startswith("Required keyword")):
+                near = ""
+            else:
+                near = str(err.get("highlight") or "") + end
         raise errors.syntax_error(near.strip()) from None
     except sqlglot.errors.SqlglotError:
         raise errors.syntax_error(sql.strip()) from None
@@ -464,11 +470,32 @@ def to_sqlite(tree: exp.Expression) -> str:
     return tree.sql(dialect="sqlite")
 
 
+#: a MySQLError raised inside a SQLite user function (SQLite only reports "user-defined function raised
+#: exception"); the statement re-raises it
+PENDING_ERROR: list[errors.MySQLError] = []
+
+
+def wrap_function(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        except errors.MySQLError as e:
+            PENDING_ERROR.append(e)
+            raise
+
+    return call
+
+
 def install_builtin_functions(engine: Engine, *, now: Callable[[], float]) -> None:
     """MySQL functions SQLite lacks (called per row, deterministic per statement is not guaranteed)."""
 
     def _now(fsp: int = 0) -> str:
-        return now_text(int(fsp or 0), now())
+        n = int(fsp or 0)
+        if n > 6:
+            raise errors.MySQLError(
+                1426, "42000", f"Too-big precision {n} specified for 'now'. Maximum is 6."
+            )
+        return now_text(n, now())
 
     engine.install_function("NOW", -1, lambda *a: _now(a[0] if a else 0))
     engine.install_function("SYSDATE", -1, lambda *a: _now(a[0] if a else 0))
@@ -476,7 +503,7 @@ def install_builtin_functions(engine: Engine, *, now: Callable[[], float]) -> No
     engine.install_function(
         "UTC_TIMESTAMP", -1, lambda *a: now_text(int(a[0]) if a else 0, now() - _utcoffset())
     )
-    engine.install_function("UUID", 0, lambda: str(_uuid.uuid4()))
+    engine.install_function("UUID", 0, lambda: str(_uuid.uuid1()))
     engine.install_function("UNIX_TIMESTAMP", -1, _unix_timestamp(now))
     engine.install_function("JSON_UNQUOTE", 1, _json_unquote)
     engine.install_function(

@@ -22,10 +22,11 @@ from mysql_mimic.constants import KillKind
 from mysql_mimic.control import LocalControl
 from mysql_mimic.errors import ErrorCode, MysqlError
 from mysql_mimic.packets import SSLRequest
-from mysql_mimic.results import ensure_result_set
+from mysql_mimic.results import ResultColumn, ResultSet, infer_type
 from mysql_mimic.server import MysqlServer
 from mysql_mimic.session import BaseSession
 from mysql_mimic.stream import MysqlStream
+from mysql_mimic.types import ColumnType
 
 from mysqlsim import errors
 from mysqlsim.registry import Result
@@ -160,6 +161,15 @@ async def start_tls(stream: MysqlStream, ssl: Any) -> None:
     stream.reader._transport = new_transport
 
 
+def result_set(r: Result) -> ResultSet:
+    """A mimic ResultSet; column types from the first non-NULL value (duplicate names allowed)."""
+    cols = []
+    for i, name in enumerate(r.columns):
+        val = next((row[i] for row in r.rows if row[i] is not None), None)
+        cols.append(ResultColumn(name=name, type=infer_type(val) if val is not None else ColumnType.NULL))
+    return ResultSet(rows=r.rows, columns=cols)
+
+
 def _error_packet(capabilities: Any, code: int, sqlstate: str, message: str) -> bytes:
     from mysql_mimic.types import Capabilities
 
@@ -182,7 +192,9 @@ class SimConnection(Connection):  # type: ignore[misc]
         sim = self.session.sim
         if code == ErrorCode.ACCESS_DENIED_ERROR:
             e = errors.access_denied(
-                str(self.session.variables.get("external_user") or ""), sim.client_host, using_password=True
+                str(self.session.variables.get("external_user") or ""),
+                sim.client_host,
+                using_password=getattr(self, "_used_password", True),
             )
             return _error_packet(self.capabilities, e.code, e.sqlstate, e.message)
         if code == ErrorCode.SESSION_WAS_KILLED:
@@ -203,10 +215,15 @@ class SimConnection(Connection):  # type: ignore[misc]
         )
         r = await self.session.run(com_query.sql)
         if r.is_ok:
-            await self.stream.write(self.ok(affected_rows=r.affected_rows, last_insert_id=r.last_insert_id))
+            await self.stream.write(
+                self.ok(
+                    affected_rows=r.affected_rows,
+                    last_insert_id=r.last_insert_id,
+                    warnings=min(len(self.session.sim.warnings), 65535),
+                )
+            )
             return
-        rs = await ensure_result_set((r.rows, r.columns))
-        await self.write_text_resultset(rs)
+        await self.write_text_resultset(result_set(r))
 
     async def connection_phase(self) -> None:
         """mimic's handshake, with :func:`start_tls` for the TLS upgrade."""
@@ -266,6 +283,10 @@ class SimConnection(Connection):  # type: ignore[misc]
         sim.account = self.session.pending_account
         sim.user = self.session.username
         ssl_obj = self.stream.writer.get_extra_info("ssl_object")
+        err = self._login_refusal(sim, ssl_obj is not None)
+        if err is not None:
+            await self.stream.write(self.error(msg=err))
+            return
         sim.tls = ssl_obj is not None
         if ssl_obj is not None:
             cipher = ssl_obj.cipher()
@@ -288,6 +309,29 @@ class SimConnection(Connection):  # type: ignore[misc]
                     await self.stream.write(self.error(msg=errors.connection_killed()))
         finally:
             await self.session.close()
+
+    def _login_refusal(self, sim: SimSession, tls: bool) -> errors.MySQLError | None:
+        """Checks after the password: REQUIRE SSL accounts, the default schema of the handshake."""
+        acc = sim.account
+        if acc is not None and acc.require_ssl and not tls:
+            return errors.access_denied(acc.user, sim.client_host, using_password=self._used_password)
+        db = self.session.database
+        if db:
+            inst = sim.instance
+            if not inst.engine.schema_exists(db):
+                return errors.bad_db(db)
+            if (
+                acc is not None
+                and db.lower() not in ("information_schema", "performance_schema")
+                and not (acc.has_any_in_schema(db))
+            ):
+                return errors.db_access_denied(acc.user, sim.client_host, db)
+            sim.database = db
+        return None
+
+    async def authenticate(self, username: str, auth_response: bytes, *args: Any, **kwargs: Any) -> None:
+        self._used_password = bool(auth_response)
+        await super().authenticate(username, auth_response, *args, **kwargs)
 
     def _kill_from_sim(self, connection: bool) -> None:
         self.kill(KillKind.CONNECTION if connection else KillKind.QUERY)

@@ -89,6 +89,8 @@ class SimSession:
         self.gtid_next_used = False
         self.last_insert_id = 0
         self.tls = False
+        #: SHOW WARNINGS of the last statement: (level, code, message)
+        self.warnings: list[tuple[str, int, str]] = []
         self.tls_cipher = ""
         self.tls_version = ""
         self.command = "Sleep"
@@ -186,6 +188,10 @@ class SimSession:
         return v
 
     def _special_session(self, n: str) -> Any:
+        if n == "warning_count":
+            return len(self.warnings)
+        if n == "error_count":
+            return 0
         if n == "pseudo_thread_id":
             return self.connection_id
         if n == "last_insert_id" or n == "identity":
@@ -211,6 +217,8 @@ class SimSession:
         if not m:
             raise errors.syntax_error(sql)
         word = m.group(1).upper()
+        if word != "SHOW" and not (word == "SELECT" and "warning_count" in sql.lower()):
+            self.warnings = []
         self.command = "Query"
         self.info = sql
         try:
@@ -242,6 +250,12 @@ class SimSession:
             self.command = "Sleep"
             self.info = None
             self.state = ""
+
+    def note(self, code: int, message: str, *, level: str = "Note") -> None:
+        """Add a note/warning for SHOW WARNINGS (sql_notes=OFF suppresses notes)."""
+        if level == "Note" and not self.session_value("sql_notes"):
+            return
+        self.warnings.append((level, code, message))
 
     def _check_gtid_next(self, word: str) -> None:
         if self.gtid_next_used and word not in ("SET", "COMMIT", "ROLLBACK", "SHOW"):
@@ -449,7 +463,7 @@ class SimSession:
             elif isinstance(node, exp.Uuid) and deterministic:
                 import uuid as _u
 
-                node.replace(eng.literal(str(_u.uuid4())))
+                node.replace(eng.literal(str(_u.uuid1())))
             elif isinstance(node, exp.CurrentTimestamp) and deterministic:
                 node.replace(eng.literal(eng.now_text(6)))
             elif isinstance(node, exp.Anonymous):
@@ -603,6 +617,7 @@ class SimSession:
                 self.require_schema("CREATE", name)
                 if e.schema_exists(name) or name.lower() in eng.BUILTIN_SCHEMAS:
                     if exists:
+                        self.note(1007, f"Can't create database '{name}'; database exists")
                         return Result.ok(0)
                     raise errors.db_create_exists(name)
                 await self.begin_write()
@@ -617,6 +632,7 @@ class SimSession:
                 if not e.schema_exists(schema) or schema.lower() in eng.VIRTUAL_SCHEMAS:
                     raise errors.bad_db(schema)
                 if e.table_exists(schema, target.name) and exists:
+                    self.note(1050, f"Table '{target.name}' already exists")
                     return Result.ok(0)
                 await self.begin_write()
                 try:
@@ -651,11 +667,15 @@ class SimSession:
         if isinstance(tree, exp.Drop):
             kind = str(tree.args.get("kind") or "").upper()
             exists = bool(tree.args.get("exists"))
+            dropped = list(tree.args.get("tables") or ([tree.this] if tree.this is not None else []))
+            if not dropped:
+                raise errors.syntax_error(sql)
             if kind in ("DATABASE", "SCHEMA"):
-                name = tree.this.name
+                name = dropped[0].name
                 self.require_schema("DROP", name)
                 if not e.schema_exists(name) or name.lower() in eng.BUILTIN_SCHEMAS:
                     if exists:
+                        self.note(1008, f"Can't drop database '{name}'; database doesn't exist")
                         return Result.ok(0)
                     raise errors.db_drop_exists(name)
                 n = len(e.tables(name))
@@ -663,7 +683,7 @@ class SimSession:
                 e.drop_schema(name)
                 return await self._finish_ddl(sql, affected=n)
             if kind in ("TABLE", "VIEW"):
-                tables = tree.expressions or [tree.this]
+                tables = dropped
                 missing = []
                 for t in tables:
                     schema = t.db or self.database
@@ -674,6 +694,8 @@ class SimSession:
                         missing.append(f"{schema}.{t.name}")
                 if missing and not exists:
                     raise errors.bad_table(",".join(missing))
+                for mname in missing:
+                    self.note(1051, f"Unknown table '{mname}'")
                 await self.begin_write()
                 for t in tables:
                     schema = t.db or self.database or ""

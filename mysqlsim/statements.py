@@ -312,9 +312,11 @@ async def set_variable(s: SimSession, name: str, rhs: str, scope: str) -> None:
 async def reset_persist(ctx: StatementContext, sql: str, m: re.Match[str]) -> Result:
     ctx.require("SUPER", "SYSTEM_VARIABLES_ADMIN")
     name = m.group(2)
-    if name is not None and ctx.instance.variables.definition(name) is None and not m.group(1):
-        raise errors.var_not_persisted(name)
-    ctx.instance.variables.reset_persist(name, if_exists=bool(m.group(1)))
+    store = ctx.instance.variables
+    if name is not None and m.group(1) and name.lower() not in store.persisted:
+        ctx.session.note(3615, f"Variable {name} does not exist in persisted config file", level="Warning")
+        return Result.ok()
+    store.reset_persist(name, if_exists=bool(m.group(1)))
     return Result.ok()
 
 
@@ -607,9 +609,10 @@ async def show_plugins(ctx: StatementContext, sql: str, m: re.Match[str]) -> Res
 
 @statement(r"^SHOW\s+(?:COUNT\(\*\)\s+)?(WARNINGS|ERRORS)(?:\s+LIMIT\s+.+)?$")
 async def show_warnings(ctx: StatementContext, sql: str, m: re.Match[str]) -> Result:
+    ws = ctx.session.warnings if m.group(1).upper() == "WARNINGS" else []
     if "COUNT" in sql.upper():
-        return Result(columns=[f"@@session.{m.group(1).lower()[:-1]}_count"], rows=[(0,)])
-    return Result(columns=["Level", "Code", "Message"], rows=[])
+        return Result(columns=[f"@@session.{m.group(1).lower()[:-1]}_count"], rows=[(len(ws),)])
+    return Result(columns=["Level", "Code", "Message"], rows=list(ws))
 
 
 @statement(r"^SHOW\s+ENGINES$")
@@ -691,6 +694,13 @@ def _strip_user_options(text: str) -> str:
     )[0]
 
 
+def _require_ssl(text: str) -> bool | None:
+    m = re.search(r"\bREQUIRE\s+(NONE|SSL|X509|ISSUER|SUBJECT|CIPHER)\b", text, re.IGNORECASE)
+    if m is None:
+        return None
+    return m.group(1).upper() != "NONE"
+
+
 async def _account_admin(ctx: StatementContext) -> None:
     s = ctx.session
     await s.implicit_commit()
@@ -708,12 +718,16 @@ async def create_user(ctx: StatementContext, sql: str, m: re.Match[str]) -> Resu
     existing = [f"'{u}'@'{h}'" for u, h, _, _ in specs if store.get(u, h) is not None]
     if existing and not m.group(1):
         raise errors.cannot_user("CREATE USER", ",".join(existing))
+    for ident in existing:
+        ctx.session.note(3163, f"Authorization ID {ident} already exists.")
+    require_ssl = _require_ssl(m.group(2))
     for u, h, pw, auth in specs:
         if store.get(u, h) is None:
             acc = store.create(
                 u, h, pw if pw is not None else ("" if auth is None else None), auth_string=auth
             )
             acc.locked = lock
+            acc.require_ssl = bool(require_ssl)
     await ctx.session.log_statement(sql)
     return Result.ok()
 
@@ -726,6 +740,8 @@ async def drop_user(ctx: StatementContext, sql: str, m: re.Match[str]) -> Result
     missing = [f"'{u}'@'{h}'" for u, h in names if store.get(u, h) is None]
     if missing and not m.group(1):
         raise errors.cannot_user("DROP USER", ",".join(missing))
+    for ident in missing:
+        ctx.session.note(3162, f"Authorization ID {ident} does not exist.")
     for u, h in names:
         store.drop(u, h)
     await ctx.session.log_statement(sql)
@@ -761,6 +777,9 @@ async def alter_user(ctx: StatementContext, sql: str, m: re.Match[str]) -> Resul
             acc.auth_string = auth
         if lock:
             acc.locked = lock.group(1).upper() == "LOCK"
+        rs = _require_ssl(body)
+        if rs is not None:
+            acc.require_ssl = rs
     await s.log_statement(sql)
     return Result.ok()
 

@@ -568,3 +568,66 @@ def _com_commit(inst: Any) -> int:
 
 def _show(v: Any) -> str:
     return show_value(v)
+
+
+def _grantee(acc: Any) -> str:
+    return f"'{acc.user}'@'{acc.host}'"
+
+
+@system_table(
+    "information_schema",
+    "user_privileges",
+    columns=[("GRANTEE", T), ("TABLE_CATALOG", T), ("PRIVILEGE_TYPE", T), ("IS_GRANTABLE", T)],
+)
+def user_privileges(inst: Any) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    for acc in inst.accounts.accounts.values():
+        g = "YES" if acc.global_grant_option else "NO"
+        privs = [p for p in STATIC_PRIVILEGES if p in acc.global_privs] + sorted(
+            acc.global_privs - set(STATIC_PRIVILEGES)
+        )
+        if not privs:
+            rows.append((_grantee(acc), "def", "USAGE", g))
+        rows.extend((_grantee(acc), "def", p, g) for p in privs)
+    return rows
+
+
+@system_table(
+    "information_schema",
+    "schema_privileges",
+    columns=[
+        ("GRANTEE", T),
+        ("TABLE_CATALOG", T),
+        ("TABLE_SCHEMA", T),
+        ("PRIVILEGE_TYPE", T),
+        ("IS_GRANTABLE", T),
+    ],
+)
+def schema_privileges(inst: Any) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    for acc in inst.accounts.accounts.values():
+        for db, privs in sorted(acc.db_privs.items()):
+            g = "YES" if db in acc.db_grant_option else "NO"
+            rows.extend((_grantee(acc), "def", db, p, g) for p in DB_PRIVILEGES if p in privs)
+    return rows
+
+
+@system_table(
+    "information_schema",
+    "table_privileges",
+    columns=[
+        ("GRANTEE", T),
+        ("TABLE_CATALOG", T),
+        ("TABLE_SCHEMA", T),
+        ("TABLE_NAME", T),
+        ("PRIVILEGE_TYPE", T),
+        ("IS_GRANTABLE", T),
+    ],
+)
+def table_privileges(inst: Any) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    for acc in inst.accounts.accounts.values():
+        for (db, t), privs in sorted(acc.table_privs.items()):
+            g = "YES" if (db, t) in acc.table_grant_option else "NO"
+            rows.extend((_grantee(acc), "def", db, t, p, g) for p in sorted(privs))
+    return rows

@@ -244,6 +244,10 @@ def _gtid_executed(inst: Instance) -> str:
     return inst.gtid_executed.format(",\n")
 
 
+def _gtid_purged(inst: Instance) -> str:
+    return inst.gtid_purged.format(",\n")
+
+
 def _define_core_variables() -> None:
     # identity (option file values are filled per instance from the topology)
     _ro("server_uuid", "")
@@ -285,7 +289,8 @@ def _define_core_variables() -> None:
     define_variable(
         "gtid_executed", default="", scope="GLOBAL", dynamic=False, persistable=False, getter=_gtid_executed
     )
-    _dyn("gtid_purged", "", persistable=False)  # value computed by the instance; SET handled specially
+    # value computed by the instance; SET handled by the SET statement (+gtid_set / superset rules)
+    _dyn("gtid_purged", "", persistable=False, getter=_gtid_purged)
     _dyn("gtid_next", "AUTOMATIC", scope="SESSION", persistable=False)
     _dyn("gtid_owned", "", scope="BOTH", persistable=False)
     _dyn("sql_log_bin", True, bool, scope="SESSION", persistable=False)

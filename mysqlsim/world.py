@@ -414,7 +414,7 @@ class World:
         inst = self.instance(host)
         inst.check_running()
         s = self.internal_session(inst)
-        if not inst.engine.schema_exists("errant"):
+        if not inst.engine.table_exists("errant", "t"):
             s.vars["sql_log_bin"] = False
             await s.execute("CREATE DATABASE IF NOT EXISTS errant")
             await s.execute("CREATE TABLE IF NOT EXISTS errant.t (id INT PRIMARY KEY, at VARCHAR(40))")
@@ -504,7 +504,26 @@ class World:
         return state
 
     # --- endpoints / shutdown ---------------------------------------------------------------------
+    def refresh_roles(self) -> None:
+        """endpoints.json roles from Group Replication state (PRIMARY/SECONDARY while ONLINE in a group)."""
+        import sys
+
+        group = sys.modules.get("mysqlsim.replication.group")
+        if group is None:
+            return
+        for inst in self.instances.values():
+            try:
+                state = group.member_state(inst)
+                primary = bool(group.is_primary(inst))
+            except Exception:
+                continue
+            if state in ("ONLINE", "RECOVERING"):
+                inst.role_hint = "PRIMARY" if primary else "SECONDARY"
+            else:
+                inst.role_hint = "STANDALONE"
+
     def endpoints(self, control_url: str) -> dict[str, Any]:
+        self.refresh_roles()
         return {
             "control": control_url,
             "ca": str(self.ca.ca_path),
