@@ -113,7 +113,8 @@ def test_watcher_probes_hit_its_health_endpoints(rendered: dict[str, list[dict[s
     bind = option(container["args"], "--health-bind")
     assert bind is not None
     assert int(bind.rpartition(":")[2]) == _port(container, "health")
-    routes = {r.resource.canonical for r in health_app(WatcherMetrics(), liveness_max_age=1).router.routes()}
+    app = health_app(WatcherMetrics(), liveness_max_age=1)
+    routes = {r.resource.canonical for r in app.router.routes() if r.resource is not None}
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert {"/healthz", "/readyz", "/metrics"} <= routes
