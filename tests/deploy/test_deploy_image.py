@@ -59,6 +59,7 @@ def test_the_final_stage_has_no_build_tools_and_runs_unprivileged() -> None:
     user = [ln for ln in final if ln.upper().startswith("USER ")][-1].split()[1]
     uid, _, gid = user.partition(":")
     assert uid.isdigit() and int(uid) >= 1000 and (not gid or int(gid) >= 1000)
+    assert f"useradd --uid {uid} " in text  # the user exists in /etc/passwd (getpass.getuser works)
     assert final[-1].startswith("CMD") or final[-1].startswith("ENTRYPOINT")
     assert 'ENTRYPOINT ["csctl"]' in final
     assert "HOME=/tmp" in text  # the root filesystem is read-only in the pods
