@@ -174,6 +174,20 @@ def test_container_args_are_accepted_by_csctl(rendered: dict[str, list[dict[str,
         assert ctx.params is not None
 
 
+def test_worker_and_watcher_use_one_task_queue(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    for target in TARGETS:
+        queues = {
+            option(
+                one(rendered[target], "Deployment", name)["spec"]["template"]["spec"]["containers"][0][
+                    "args"
+                ],
+                "--task-queue",
+            )
+            for name in ("clusterset-watcher", "clusterset-worker")
+        }
+        assert len(queues) == 1, f"{target}: worker and watcher disagree on --task-queue: {queues}"
+
+
 def test_temporal_dev_server_registers_the_search_attributes(
     rendered: dict[str, list[dict[str, Any]]],
 ) -> None:
