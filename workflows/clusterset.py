@@ -391,7 +391,7 @@ class ClusterSetWorkflow:
             record.phase = OperationPhase.FAILED
             record.error_type = error_type
             hint = st.what_to_do(kind=planned.kind, error_type=error_type, target=planned.target_cluster)
-            record.message = f"{message}. To continue: {hint}"
+            record.message = f"{message.rstrip('. ')}. To continue: {hint}"
             await self._after_failure(planned, record, key=key, error_type=error_type)
         s.current_operation = None
         s.history = [*s.history, record][-HISTORY_LIMIT:]

@@ -19,6 +19,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from wf_fakes import FakeTopology, KubeRecorder
 
+from activities.temporal import OperationActivities
 from api.models import ClusterSetSpec
 from worker.entity import apply_spec
 from worker.run import WorkerOptions, build_worker
@@ -131,6 +132,7 @@ async def running_harness(
     tuning: WorkflowTuning = FAST,
     progress_signal_seconds: float = 0.0,
     stall_timeout_seconds: float | None = None,
+    operations: OperationActivities | None = None,
     **kw: Any,
 ) -> AsyncIterator[Harness]:
     client = pydantic_client(env.client)
@@ -138,12 +140,11 @@ async def running_harness(
     topo = topo or FakeTopology()
     kube = KubeRecorder()
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
-    activities = [
-        *topo.activities(
+    if operations is None:
+        operations = topo.activities(
             progress_signal_seconds=progress_signal_seconds, stall_timeout_seconds=stall_timeout_seconds
-        ).activities(),
-        *kube.activities(),
-    ]
+        )
+    activities = [*operations.activities(), *kube.activities()]
     worker = build_worker(
         client,
         activities=activities,
