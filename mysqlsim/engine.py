@@ -96,15 +96,26 @@ def _mysql_type_text(dt: exp.DataType) -> str:
 class Engine:
     """SQLite storage of one instance, with schema bookkeeping."""
 
-    def __init__(self) -> None:
-        self.conn = self._connect()
-        self.functions_installed = False
-        self._init_meta()
+    def __init__(self, path: str | None = None) -> None:
+        """``path``: a file in WAL mode, so that other sessions read the last committed state (the
+        writer connection holds uncommitted changes); None: one in-memory connection (no isolation)."""
+        self.path = path
+        self.conn = self._connect(path or ":memory:")
+        if path is not None:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=OFF")
+            self._init_meta()
+            #: connection of readers outside the writer's transaction
+            self.reader = self._connect(path)
+        else:
+            self._init_meta()
+            self.reader = self.conn
+        self._functions: list[tuple[str, int, Callable[..., Any]]] = []
 
     @staticmethod
-    def _connect() -> sqlite3.Connection:
+    def _connect(path: str) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            ":memory:", isolation_level=None, check_same_thread=False, detect_types=sqlite3.PARSE_DECLTYPES
+            path, isolation_level=None, check_same_thread=False, detect_types=sqlite3.PARSE_DECLTYPES
         )
         return conn
 
@@ -125,6 +136,8 @@ class Engine:
 
     def install_function(self, name: str, nargs: int, fn: Callable[..., Any]) -> None:
         self.conn.create_function(name, nargs, wrap_function(fn))
+        if self.reader is not self.conn:
+            self.reader.create_function(name, nargs, wrap_function(fn))
 
     # --- schemas ----------------------------------------------------------------------------------
     def schemas(self) -> list[str]:
@@ -329,12 +342,29 @@ class Engine:
 
     # --- clone ------------------------------------------------------------------------------------
     def serialize(self) -> bytes:
-        return self.conn.serialize()
+        """The committed state (CLONE copies committed data only)."""
+        return self.reader.serialize()
 
     def deserialize(self, data: bytes) -> None:
-        self.conn.deserialize(data)
+        """Replace the whole database (CLONE) with a serialized image."""
+        if self.path is None:
+            self.conn.deserialize(data)
+            return
+        mem = sqlite3.connect(":memory:")
+        try:
+            image = bytearray(data)
+            if len(image) > 19 and image[18] == 2:
+                image[18] = image[19] = 1  # a WAL-mode image cannot live in memory: mark it rollback-journal
+            mem.deserialize(bytes(image))
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            mem.backup(self.conn)
+        finally:
+            mem.close()
 
     def close(self) -> None:
+        if self.reader is not self.conn:
+            self.reader.close()
         self.conn.close()
 
 

@@ -87,6 +87,7 @@ class Instance:
         server_id: int,
         dataset_bytes: int = 0,
         server_uuid: str | None = None,
+        data_path: str | None = None,
     ) -> None:
         self.world = world
         self.name = name
@@ -104,7 +105,7 @@ class Instance:
         self.dataset_bytes = dataset_bytes
         self.running = False
         self.started_at = 0.0
-        self.engine = eng.Engine()
+        self.engine = eng.Engine(data_path)
         eng.install_builtin_functions(self.engine, now=time.time)
         self._sqlite_functions: set[str] = set()
         self.accounts = AccountStore(self.version_tuple)

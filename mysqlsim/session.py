@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from mysqlsim import engine as eng
-from mysqlsim import errors
+from mysqlsim import errors, plans
 from mysqlsim.accounts import Account
 from mysqlsim.binlog import BinlogEvent
 from mysqlsim.gtid import GtidSet
@@ -381,14 +381,35 @@ class SimSession:
                 cols.append(alias or vm.group(0).split()[0])
                 row.append(select_value(self.get_var(name, scope)))
             return Result(columns=cols, rows=[tuple(row)])
+        tp = plans.templatize(sql)
+        if tp is not None:
+            plan = plans.select_plan(tp[0], len(tp[1]), self.database)
+            if plan is not None:
+                return self._run_select_plan(plan, tp[1])
         tree = eng.parse(sql)
         if not isinstance(tree, exp.Query):
             raise errors.syntax_error(sql)
         return await self.run_query(tree)
 
+    def _run_select_plan(self, plan: plans.SelectPlan, params: tuple[Any, ...]) -> Result:
+        en = self.instance.engine
+        for schema, table in plan.tables:
+            if not en.table_exists(schema, table):
+                raise errors.no_such_table(schema, table)
+            self.require_table("SELECT", schema, table)
+        conn = en.conn if self.sqlite_txn else en.reader
+        try:
+            cur = conn.execute(plan.sqlite_sql, params)
+            cols, rows = eng.rows_and_columns(cur)
+        except sqlite3.Error as e:
+            raise eng.map_sqlite_error(e, current_db=self.database) from None
+        return Result(columns=cols, rows=rows)
+
     async def run_query(self, tree: exp.Expression) -> Result:
-        conn = self.instance.engine.conn
-        temps = self._materialise(tree)
+        en = self.instance.engine
+        # readers outside a write transaction see the last committed state (WAL reader connection)
+        conn = en.conn if self.sqlite_txn else en.reader
+        temps = self._materialise(tree, conn)
         try:
             if isinstance(tree, exp.Select):
                 _alias_projections(tree)
@@ -408,7 +429,7 @@ class SimSession:
             for name in temps:
                 conn.execute(f'DROP TABLE IF EXISTS temp."{name}"')
 
-    def _materialise(self, tree: exp.Expression) -> list[str]:
+    def _materialise(self, tree: exp.Expression, conn: sqlite3.Connection | None = None) -> list[str]:
         """Load the system tables a query reads into TEMP tables; check table privileges."""
         inst = self.instance
         made: list[str] = []
@@ -442,7 +463,7 @@ class SimSession:
                 self.require_table("SELECT", sl, name)
             rows = st.fn(self.ctx) if st.needs_context else st.fn(inst)
             pname = eng.phys(sl, key[1])
-            eng.create_temp_table(inst.engine.conn, pname, st.columns, rows)
+            eng.create_temp_table(conn if conn is not None else inst.engine.conn, pname, st.columns, rows)
             made.append(pname)
         return made
 
@@ -531,6 +552,40 @@ class SimSession:
 
     # --- DML --------------------------------------------------------------------------------------
     async def dml(self, sql: str) -> Result:
+        tp = plans.templatize(sql)
+        if tp is not None:
+            plan = plans.dml_plan(tp[0], len(tp[1]), self.database)
+            if plan is not None:
+                return await self._run_dml_plan(plan, tp[1])
+        return await self._dml(sql)
+
+    async def _run_dml_plan(self, plan: plans.DmlPlan, params: tuple[Any, ...]) -> Result:
+        inst = self.instance
+        self.check_read_only()
+        if not inst.engine.table_exists(plan.schema, plan.table):
+            raise errors.no_such_table(plan.schema, plan.table)
+        self.require_table(plan.privilege, plan.schema, plan.table)
+        await self.begin_write()
+        try:
+            cur = inst.engine.conn.execute(plan.sqlite_sql, params)
+        except sqlite3.IntegrityError as e:
+            if "UNIQUE" in str(e) or "PRIMARY" in str(e):
+                raise errors.dup_entry(str(params[0]) if params else "?", f"{plan.table}.PRIMARY") from None
+            raise eng.map_sqlite_error(e, current_db=self.database) from None
+        except sqlite3.Error as e:
+            raise eng.map_sqlite_error(e, current_db=self.database) from None
+        affected = max(cur.rowcount, 0)
+        last_id = 0
+        if plan.is_insert and affected and cur.lastrowid:
+            if inst.engine.has_auto_increment(plan.schema, plan.table):
+                last_id = int(cur.lastrowid)
+                self.last_insert_id = last_id
+        if affected:
+            self.events.append(BinlogEvent("sqlite", plan.sqlite_sql, self.database, params))
+        await self.end_statement()
+        return Result.ok(affected, last_insert_id=last_id)
+
+    async def _dml(self, sql: str) -> Result:
         replace = False
         if sql.lstrip()[:7].upper() == "REPLACE":
             replace = True

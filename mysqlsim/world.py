@@ -245,6 +245,15 @@ class World:
         return ln.latency_ms, ln.bandwidth_mbit
 
     # --- startup ----------------------------------------------------------------------------------
+    def _data_dir(self) -> Path:
+        d = self.state_dir / "data"
+        d.mkdir(parents=True, exist_ok=True)
+        for f in d.glob("*.sqlite*"):
+            if not getattr(self, "_data_cleared", False):
+                f.unlink()
+        self._data_cleared = True
+        return d
+
     def build(self) -> None:
         topo = self.topology
         sid = 0
@@ -263,6 +272,7 @@ class World:
                     version=spec.version,
                     server_id=1000 + sid * 10 + 1,
                     dataset_bytes=spec.dataset_bytes,
+                    data_path=str(self._data_dir() / f"{spec.name}-{k}.sqlite"),
                 )
                 cert, key = self.ca.issue(inst.name, host)
                 inst.tls_cert_path, inst.tls_key_path = str(cert), str(key)
