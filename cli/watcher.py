@@ -12,9 +12,12 @@ import asyncio
 import logging
 import os
 import signal
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import click
+
+T = TypeVar("T")
 
 
 class WatcherCliError(click.ClickException):
@@ -46,6 +49,27 @@ async def _temporal_client() -> Any:
         raise WatcherCliError(
             f"cannot connect to Temporal: {exc} (hint: set TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE)"
         ) from exc
+
+
+def _run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """asyncio.run, re-raising a CLI error only after the loop (and Temporal's runtime objects) are gone:
+    an exception that escapes asyncio.run keeps them alive in its traceback until interpreter shutdown,
+    where the Temporal core runtime aborts the process."""
+    message: str | None = None
+
+    async def guarded() -> T | None:
+        nonlocal message
+        try:
+            return await main()
+        except WatcherCliError as exc:
+            message = exc.message
+            return None
+
+    result = asyncio.run(guarded())
+    if message is not None:
+        raise WatcherCliError(message)
+    assert result is not None
+    return result
 
 
 @click.command("watcher")
@@ -117,7 +141,7 @@ def watcher(
             client=client, api_client=api_client, settings=settings, stop=stop, health_bind=health_bind
         )
 
-    raise SystemExit(asyncio.run(main()))
+    raise SystemExit(_run(main))
 
 
 @click.command("release-finalizer")
@@ -146,7 +170,7 @@ def release_finalizer(*, target: str, reason: str, kubeconfig: str | None) -> No
 
     api_client = _api_client(kubeconfig)
 
-    async def main() -> None:
+    async def main() -> bool:
         client = await _temporal_client()
         try:
             outcome = await release(
@@ -160,5 +184,6 @@ def release_finalizer(*, target: str, reason: str, kubeconfig: str | None) -> No
             click.echo(f"released {namespace}/{name}: finalizer removed, the API server deletes it now")
         else:
             click.echo(f"{namespace}/{name}: no dissolve finalizer left; nothing to release")
+        return True
 
-    asyncio.run(main())
+    _run(main)

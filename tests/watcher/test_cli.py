@@ -126,3 +126,14 @@ async def test_release_finalizer_cli_errors_are_one_line(
         )
         assert missing_code == 1
         assert "PerconaServerMySQLClusterSet default/nope not found" in missing_err
+
+
+async def test_unreachable_temporal_is_one_readable_line(tmp_path: Path) -> None:
+    from kubesim.kubeconfig import write_kubeconfig
+
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", server="http://127.0.0.1:9")
+    env = {**os.environ, "TEMPORAL_ADDRESS": "127.0.0.1:9", "KUBECONFIG": str(kubeconfig)}
+    code, err = await _csctl("watcher", "--health-bind", "127.0.0.1:0", env=env)
+    assert code == 1
+    assert err.startswith("Error: cannot connect to Temporal:")
+    assert "hint: set TEMPORAL_ADDRESS" in err and "Traceback" not in err

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from kubernetes import client as kclient
 from temporalio.service import RPCError, RPCStatusCode
 from watcher_world import World, eventually
 
@@ -154,3 +155,19 @@ async def test_failed_rejoin_keeps_the_annotation_without_a_retry_loop(
             )
         view = await world.view(created)
         assert [op for op in _ops(view) if op[0] == "rejoin"] == [("rejoin", "dc3", "Failed")]
+
+
+async def test_all_namespaces(world_factory: Callable[..., Any]) -> None:
+    async with world_factory() as world, world.watcher(namespace=None) as w:
+        kclient.CoreV1Api(world.kube.api_client).create_namespace({"metadata": {"name": "other"}})
+        here = world.create()
+        there = world.co.create_namespaced_custom_object(
+            "ps.percona.com",
+            "v1",
+            "other",
+            "perconaservermysqlclustersets",
+            clusterset_manifest(namespace="other"),
+        )
+        await _ready(world, here)
+        await _ready(world, there)
+        assert w.count("ApplySpec", "accepted") == 2
