@@ -224,7 +224,8 @@ class KubeSim:
         self.requests.append((request.method, request.path))
         try:
             response = await self._dispatch(request)
-            if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status < 300:
+            dry = request.query.get("dryRun") == "All"
+            if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status < 300 and not dry:
                 self.save()
             return response
         except ApiError as exc:
@@ -323,6 +324,13 @@ class KubeSim:
     # ------------------------------------------------------------------ verbs
 
     async def _serve(self, request: web.Request, target: Target) -> web.StreamResponse:
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.query.get("dryRun") == "All":
+            # Server-side dry run: the whole write (admission included) against a throw-away state.
+            with self.store.dry_run():
+                return await self._serve_verb(request, target)
+        return await self._serve_verb(request, target)
+
+    async def _serve_verb(self, request: web.Request, target: Target) -> web.StreamResponse:
         method = request.method
         query = request.query
         if method == "GET" and target.name is None:

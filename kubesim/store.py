@@ -16,10 +16,11 @@ This is where the registry semantics live, independent of HTTP:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -355,6 +356,20 @@ class Store:
     def register_types(self, types: dict[str, ResourceType]) -> None:
         """Storage key -> ResourceType (shared with the server), so namespace deletion reaches every kind."""
         self._resource_of = types
+
+    @contextlib.contextmanager
+    def dry_run(self) -> Iterator[None]:
+        """Writes inside the block are computed and answered, then forgotten; no watcher sees them."""
+        saved = (self.objects, self.resource_version, self.history, self.compacted_through, self.subscribers)
+        self.objects = copy.deepcopy(self.objects)
+        self.history = deque()
+        self.subscribers = []
+        try:
+            yield
+        finally:
+            self.objects, self.resource_version, self.history, self.compacted_through, self.subscribers = (
+                saved
+            )
 
     def drop_resource(self, resource: ResourceType) -> None:
         """Forget every object of a resource whose CRD was deleted."""

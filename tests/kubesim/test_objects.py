@@ -210,3 +210,19 @@ def test_secrets_events_and_leases(kube: RunningKubeSim) -> None:
         coord.replace_namespaced_lease("l", "default", stale)
     assert exc.value.status == 409
     assert coord.read_namespaced_lease("l", "default").spec.holder_identity == "b"
+
+
+def test_server_side_dry_run_changes_nothing(kube: RunningKubeSim) -> None:
+    co = _co(kube)
+    preview = co.create_namespaced_custom_object(G, V, "default", P, clusterset_manifest("cs"), dry_run="All")
+    assert preview["spec"]["sslMode"] == "AUTO"  # admitted and defaulted
+    with pytest.raises(ApiException) as exc:
+        co.get_namespaced_custom_object(G, V, "default", P, "cs")
+    assert exc.value.status == 404
+    co.create_namespaced_custom_object(G, V, "default", P, clusterset_manifest("cs"))
+    co.patch_namespaced_custom_object(
+        G, V, "default", P, "cs", {"spec": {"primaryCluster": "dc2"}}, dry_run="All"
+    )
+    co.delete_namespaced_custom_object(G, V, "default", P, "cs", dry_run="All")
+    current = co.get_namespaced_custom_object(G, V, "default", P, "cs")
+    assert current["spec"]["primaryCluster"] == "dc1" and current["metadata"]["generation"] == 1

@@ -84,6 +84,18 @@ async def test_opt_out_of_the_finalizer(world_factory: Callable[..., Any]) -> No
         assert FINALIZER_DISSOLVE not in ((world.get() or {})["metadata"].get("finalizers") or [])
 
 
+async def test_invalid_spec_deleted_without_a_workflow_is_released(world_factory: Callable[..., Any]) -> None:
+    async with world_factory(validation=False) as world, world.watcher() as w:
+        body = clusterset_manifest()
+        body["spec"]["primaryCluster"] = "dc9"
+        world.create(body)
+        await eventually("InvalidSpec condition", lambda: CONDITION_INVALID_SPEC in _conditions(world.get()))
+        assert FINALIZER_DISSOLVE in (world.get() or {})["metadata"]["finalizers"]
+        world.delete()  # no workflow was ever started: nothing to dissolve, the finalizer goes at once
+        await eventually("CR gone", lambda: world.get() is None)
+        assert w.count("Dissolve", "no-workflow") == 1
+
+
 async def test_invalid_spec_gets_a_condition_and_starts_nothing(world_factory: Callable[..., Any]) -> None:
     # kubesim without admission checks: a spec the API server would have refused reaches the watcher.
     async with world_factory(validation=False) as world, world.watcher():
