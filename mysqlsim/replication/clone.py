@@ -115,7 +115,7 @@ def check_preconditions(
     world = core.world_of(rec)
     donor = core.find_instance(world, host, port)
     if donor is None or not core.reachable(world, rec, donor):
-        raise rerr.cant_connect(host, port)
+        raise rerr.clone_donor_connect(2003, f"Can't connect to MySQL server on '{host}:{port}' (111)")
     if donor is rec and data_directory is None:
         raise rerr.clone_loopback()
     client_host = core.host_of(rec)
@@ -127,12 +127,14 @@ def check_preconditions(
         if problem:
             raise rerr.ssl_connection_error(problem)
     if not core.authenticate(donor, user, client_host, password):
-        raise errors.access_denied(user, client_host, using_password=bool(password))
+        denied = errors.access_denied(user, client_host, using_password=bool(password))
+        raise rerr.clone_donor_connect(denied.code, denied.message)
     if require_ssl is False:
         from mysqlsim.replication import tlscheck
 
         if tlscheck.account_requires_ssl(donor, user, client_host):
-            raise errors.access_denied(user, client_host, using_password=bool(password))
+            denied = errors.access_denied(user, client_host, using_password=bool(password))
+            raise rerr.clone_donor_connect(denied.code, denied.message)
     if not core.plugin_active(donor, "clone"):
         raise rerr.clone_donor(1524, "Plugin 'clone' is not loaded")
     if not core.has_global_privilege(donor, user, client_host, "BACKUP_ADMIN"):
@@ -360,13 +362,24 @@ async def clone_for_recovery(rec: Instance, donor: Instance, user: str, password
 
     Returns True once the clone has copied the data and the restart is under way."""
     client_host = core.host_of(rec)
+    source = f"{core.report_host(donor)}:{core.port_of(donor)}"
+    refusal: MySQLError | None = None
     if not core.authenticate(donor, user, client_host, password):
+        denied = errors.access_denied(user, client_host, using_password=bool(password))
+        refusal = rerr.clone_donor_connect(denied.code, denied.message)
+    elif not core.has_global_privilege(donor, user, client_host, "BACKUP_ADMIN"):
+        refusal = rerr.clone_donor(
+            1227, "Access denied; you need (at least one of) the BACKUP_ADMIN privilege(s) for this operation"
+        )
+    elif not versions_compatible(core.version_of(donor), core.version_of(rec)):
+        refusal = rerr.clone_donor_version(core.version_of(donor), core.version_of(rec))
+    if refusal is not None:
+        # the attempt is recorded in clone_status, but it never reached the running state
+        failed = CloneRun(id=1, pid=0, state="Failed", begin=time.time(), source=source)
+        _fail(failed, refusal.code, refusal.message)
+        repl(rec).clone = failed
         return False
-    if not core.has_global_privilege(donor, user, client_host, "BACKUP_ADMIN"):
-        return False
-    if not versions_compatible(core.version_of(donor), core.version_of(rec)):
-        return False
-    run = _new_run(rec, f"{core.report_host(donor)}:{core.port_of(donor)}", 0)
+    run = _new_run(rec, source, 0)
     try:
         await run_clone(rec, donor, run)
     except asyncio.CancelledError:

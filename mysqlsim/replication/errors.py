@@ -184,6 +184,11 @@ def clone_donor(code: int, message: str) -> MySQLError:
     return MySQLError(3862, "HY000", f"Clone Donor Error: {code} : {message}.")
 
 
+def clone_donor_connect(code: int, message: str) -> MySQLError:
+    """ER_CLONE_DONOR 3862 for a failed connection to the donor ("Connect failed: 1045 : ...")."""
+    return MySQLError(3862, "HY000", f"Clone Donor Error: Connect failed: {code} : {message}")
+
+
 def clone_sys_config(message: str) -> MySQLError:
     """ER_CLONE_SYS_CONFIG 3869."""
     return MySQLError(3869, "HY000", f"Clone system configuration: {message}")

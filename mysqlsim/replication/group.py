@@ -138,10 +138,12 @@ def _weight(inst: Instance) -> int:
 
 
 def _comm_stack(inst: Instance) -> str:
+    """MEMBER_COMMUNICATION_STACK shows 'XCom' or 'MySQL'."""
     try:
-        return str(core.get_var(inst, "group_replication_communication_stack") or "XCOM")
+        v = str(core.get_var(inst, "group_replication_communication_stack") or "XCOM")
     except Exception:
-        return "XCOM"
+        v = "XCOM"
+    return "MySQL" if v.upper() == "MYSQL" else "XCom"
 
 
 def _row(inst: Instance, state: str, role: str) -> tuple[Any, ...]:
