@@ -31,7 +31,6 @@ __all__ = ["describe"]
 
 
 async def _before_commit(instance: Any, txn: Any, session: Any = None) -> None:
-    group.assign_group_gtid(instance, txn, session)
     await group.before_commit(instance, txn, session)
 
 

@@ -898,28 +898,6 @@ async def set_as_primary(inst: Instance, uuid: str, running_timeout: int | None)
     return f"Primary server switched to: {core.server_uuid(target.inst)}"
 
 
-def assign_group_gtid(inst: Instance, txn: Any, session: Any) -> None:
-    """A client transaction on a group member gets ``<group name>:n`` instead of ``<server_uuid>:n``."""
-    if session is None or core.APPLYING.get():
-        return
-    g = group_of(inst)
-    if g is None or g.member(inst) is None:
-        return
-    explicit = getattr(session, "explicit_gtid", None)
-    if callable(explicit) and explicit() is not None:
-        return
-    uuid, n = GtidSet.parse_gtid(core.txn_gtid(txn))
-    if uuid != core.server_uuid(inst).lower():
-        return
-    # give back the server_uuid number the core reserved for this commit
-    if getattr(inst, "_next_gno", None) == n + 1:
-        inst._next_gno = n
-    gno = next_gno(inst, g.name) or 1
-    txn.gtid = f"{g.name}:{gno}"
-    if hasattr(txn, "origin_uuid"):
-        txn.origin_uuid = g.name
-
-
 async def shutdown(world: World) -> None:
     """World stop: the failure-detector task ends, the groups are forgotten."""
     t = _MONITORS.pop(id(world), None)

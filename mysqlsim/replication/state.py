@@ -255,22 +255,8 @@ def repl(instance: Instance) -> ReplState:
     if st is None:
         st = ReplState()
         ext["repl"] = st
-        ext.setdefault("threads", _ThreadRows(instance))
     assert isinstance(st, ReplState)
     return st
-
-
-class _ThreadRows(list):  # type: ignore[type-arg]
-    """performance_schema.threads rows of the replication threads, computed whenever the core iterates."""
-
-    def __init__(self, instance: Instance) -> None:
-        super().__init__()
-        self._instance = instance
-
-    def __iter__(self) -> Any:
-        from mysqlsim.replication import pstables
-
-        return iter(pstables.thread_rows(self._instance))
 
 
 def new_thread_id(instance: Instance) -> int:
