@@ -283,10 +283,6 @@ class SimConnection(Connection):  # type: ignore[misc]
         sim.account = self.session.pending_account
         sim.user = self.session.username
         ssl_obj = self.stream.writer.get_extra_info("ssl_object")
-        err = self._login_refusal(sim, ssl_obj is not None)
-        if err is not None:
-            await self.stream.write(self.error(msg=err))
-            return
         sim.tls = ssl_obj is not None
         if ssl_obj is not None:
             cipher = ssl_obj.cipher()
@@ -331,7 +327,24 @@ class SimConnection(Connection):  # type: ignore[misc]
 
     async def authenticate(self, username: str, auth_response: bytes, *args: Any, **kwargs: Any) -> None:
         self._used_password = bool(auth_response)
-        await super().authenticate(username, auth_response, *args, **kwargs)
+        self._authenticating = True
+        try:
+            await super().authenticate(username, auth_response, *args, **kwargs)
+        finally:
+            self._authenticating = False
+
+    def ok(self, **kwargs: Any) -> bytes:
+        """During authentication mimic sends OK right after the password check; the account's other
+        conditions (REQUIRE SSL, the handshake's schema) may turn it into an error packet instead."""
+        if getattr(self, "_authenticating", False) and self.session.username is not None:
+            sim = self.session.sim
+            sim.account = self.session.pending_account
+            tls = self.stream.writer.get_extra_info("ssl_object") is not None
+            err = self._login_refusal(sim, tls)
+            if err is not None:
+                self.session.username = None
+                return self.error(msg=err)
+        return bytes(super().ok(**kwargs))
 
     def _kill_from_sim(self, connection: bool) -> None:
         self.kill(KillKind.CONNECTION if connection else KillKind.QUERY)

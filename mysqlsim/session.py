@@ -100,6 +100,8 @@ class SimSession:
         self.killed = False
         self.holds_read_lock = False
         self.task: asyncio.Task[Any] | None = None
+        #: control API's inject_errant: commit locally, bypassing replication hooks
+        self.errant = False
         #: appliers keep the source's original_commit_timestamp
         self.original_commit_ts: float | None = None
         self.kill_hook: Callable[[bool], None] | None = None
@@ -246,6 +248,12 @@ class SimSession:
             if word in ("CREATE", "DROP", "ALTER", "TRUNCATE", "RENAME"):
                 return await self.ddl(sql)
             raise errors.syntax_error(sql)
+        except BaseException:
+            # a failed statement outside an explicit transaction leaves nothing behind (SQLite already
+            # undid the statement itself inside a transaction)
+            if self.sqlite_txn and not self.in_txn and not self.applier:
+                await self.rollback()
+            raise
         finally:
             self.command = "Sleep"
             self.info = None

@@ -1082,6 +1082,12 @@ async def install_plugin(ctx: StatementContext, sql: str, m: re.Match[str]) -> R
     if inst.plugin_active(name):
         raise errors.udf_exists(name)
     inst.install_plugin(name)
+    store = inst.variables
+    for vn, vd in SYSTEM_VARIABLES.items():
+        if vd.plugin == name and vd.scope != "SESSION":
+            pv = store.persisted.get(vn)
+            store.values[vn] = coerce(vd, pv.value) if pv is not None else vd.default
+            store.sources[vn] = "PERSISTED" if pv is not None else "COMPILED"
     await emit("plugin_installed", inst, name)
     return Result.ok()
 

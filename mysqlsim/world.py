@@ -429,13 +429,15 @@ class World:
             await s.execute("CREATE DATABASE IF NOT EXISTS errant")
             await s.execute("CREATE TABLE IF NOT EXISTS errant.t (id INT PRIMARY KEY, at VARCHAR(40))")
             s.vars["sql_log_bin"] = True
-        before = inst.gtid_executed.last(inst.server_uuid)
+        gtid = f"{inst.server_uuid}:{inst.gtid_executed.last(inst.server_uuid) + 1}"
         n = inst.engine.conn.execute('SELECT COALESCE(MAX(id),0)+1 FROM "errant.t"').fetchone()[0]
+        s.errant = True
+        s.vars["gtid_next"] = gtid
         await s.execute(f"INSERT INTO errant.t VALUES ({int(n)}, '{time.time():.6f}')")
-        after = inst.gtid_executed.last(inst.server_uuid)
-        if after == before:
+        u, gno = gtid.rsplit(":", 1)
+        if not inst.gtid_executed.contains(u, int(gno)):
             raise errors.unknown_error("errant transaction was not logged")
-        return f"{inst.server_uuid}:{after}"
+        return gtid
 
     async def write_load(self, host: str, *, count: int, table: str = "app.load") -> dict[str, Any]:
         """Insert ``count`` rows as a client would (read-only and faults apply); report acknowledgements."""

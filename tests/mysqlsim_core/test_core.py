@@ -109,3 +109,35 @@ def test_control_faults(world: RunningWorld) -> None:
     assert q(connect(world, "dc2", 0), "SELECT 1") == [(1,)]
     with pytest.raises(ControlError):
         world.ctl.kill("127.255.255.254")
+
+
+def test_isolation_and_transactions(world: RunningWorld) -> None:
+    a = connect(world)
+    b = connect(world)
+    q(a, "BEGIN")
+    q(a, "INSERT INTO app.t VALUES (400, 'tx')")
+    assert q(b, "SELECT v FROM app.t WHERE id = 400") == []
+    assert q(a, "SELECT v FROM app.t WHERE id = 400") == [("tx",)]
+    q(a, "ROLLBACK")
+    assert q(a, "SELECT v FROM app.t WHERE id = 400") == []
+    q(a, "INSERT INTO app.t VALUES (401, 'a') ON DUPLICATE KEY UPDATE v = VALUES(v)")
+    q(a, "INSERT INTO app.t VALUES (401, 'b') ON DUPLICATE KEY UPDATE v = VALUES(v)")
+    q(a, "REPLACE INTO app.t VALUES (402, 'r')")
+    assert q(b, "SELECT id, v FROM app.t WHERE id IN (401, 402) ORDER BY id") == [(401, "b"), (402, "r")]
+    with pytest.raises(pymysql.err.IntegrityError) as ei:
+        q(a, "INSERT INTO app.t VALUES (402, 'dup')")
+    assert ei.value.args == (1062, "Duplicate entry '402' for key 't.PRIMARY'")
+
+
+def test_login_checks(world: RunningWorld) -> None:
+    c = connect(world)
+    q(c, "CREATE USER 'tlsonly'@'%' IDENTIFIED BY 'tpw' REQUIRE SSL")
+    with pytest.raises(pymysql.err.OperationalError) as ei:
+        connect(world, user="tlsonly", password="tpw")
+    assert ei.value.args[0] == 1045
+    assert q(connect(world, user="tlsonly", password="tpw", ca=world.ca_path), "SELECT 1") == [(1,)]
+    with pytest.raises(pymysql.err.OperationalError) as ei:
+        connect(world, user="tlsonly", password="tpw", ca=world.ca_path, database="app")
+    assert ei.value.args[0] == 1044
+    q(c, "CREATE USER IF NOT EXISTS 'tlsonly'@'%' IDENTIFIED BY 'x'")
+    assert [r[1] for r in q(c, "SHOW WARNINGS")] == [3163]
