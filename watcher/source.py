@@ -73,6 +73,7 @@ class ListWatch:
         self._stop = threading.Event()
         self._watch: Any = None  # the open kubernetes.watch.Watch
         self._thread: threading.Thread | None = None
+        self._listed_since_error = False
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="clusterset-list-watch", daemon=True)
@@ -102,7 +103,7 @@ class ListWatch:
                     _log.info("watch resourceVersion expired (410 Gone); listing again")
                     continue  # a fresh list right away
                 reason = "error"
-                _log.warning("list/watch failed: %s %s; retrying in %.1fs", exc.status, exc.reason, backoff)
+                problem = f"list/watch failed: {exc.status} {exc.reason}"
             except Exception as exc:  # stalled stream (read timeout), connection refused, protocol error
                 if self._stop.is_set():
                     return  # stop() shut the socket down under the open stream
@@ -111,8 +112,12 @@ class ListWatch:
                     if "timed out" in str(exc).lower() or "timeout" in type(exc).__name__.lower()
                     else "error"
                 )
-                _log.warning("list/watch interrupted (%s: %s); listing again in %.1fs", reason, exc, backoff)
+                problem = f"list/watch interrupted ({reason}: {exc})"
             self._metrics.errors.inc()
+            if self._listed_since_error:  # the last list worked: this is a new failure, start over
+                backoff = self._settings.backoff_initial
+                self._listed_since_error = False
+            _log.warning("%s; listing again in %.1fs", problem, backoff)
             if self._stop.wait(backoff):
                 return
             backoff = min(backoff * 2, self._settings.backoff_max)
@@ -122,6 +127,7 @@ class ListWatch:
         timeouts = (self._settings.connect_timeout, self._settings.inactivity_timeout)
         listed = fn(*args, _request_timeout=timeouts)
         self._metrics.relists.labels(reason=reason).inc()
+        self._listed_since_error = True
         rv = str(listed["metadata"]["resourceVersion"])
         self._metrics.saw_event("LIST")
         self._deliver(Listed(objects=list(listed.get("items") or []), resource_version=rv))
