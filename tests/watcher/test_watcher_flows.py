@@ -157,9 +157,18 @@ async def test_failed_rejoin_keeps_the_annotation_without_a_retry_loop(
             await eventually("failed rejoin", failed)
             await eventually("RejoinFailed condition", lambda: "RejoinFailed" in _conditions(world.get()))
             assert ANNOTATION_REJOIN in (world.get() or {})["metadata"]["annotations"]
-            # Later events for the CR (status writes, a label) do not resend the rejoin.
+            # Later events for the CR (status writes, a label, a re-list) do not resend the rejoin.
             world.patch({"metadata": {"labels": {"touched": "yes"}}})
-            await eventually("label seen", lambda: w1.metrics.age() < 1.0)
+            relists = w1.relists("gone")
+            world.kube.stall_watches()
+            kclient.CoreV1Api(world.kube.api_client).create_namespaced_secret(
+                "default", {"metadata": {"name": "x"}}
+            )
+            world.kube.compact()
+            world.kube.stall_watches(False)
+            world.kube.drop_watches()
+            await eventually("a re-list", lambda: w1.relists("gone") > relists)
+            assert w1.count("Rejoin") == 1
         # A restarted watcher (no memory) sends it again; the workflow's validator refuses the repeat.
         async with world.watcher("w2") as w2:
             await eventually(
