@@ -20,7 +20,7 @@ from watcher.metrics import WatcherMetrics
 from watcher.release import ReleaseError, release_finalizer
 from watcher.runner import serve_health
 from watcher.settings import LeaderElection
-from workflows.models import ClusterSetPhase, ClusterSetView
+from workflows.models import ClusterSetPhase, ClusterSetView, DissolveRequest
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -220,3 +220,24 @@ async def test_health_and_metrics_endpoints() -> None:
         assert (await asyncio.to_thread(fetch, "/healthz"))[0] == 503
     finally:
         await runner.cleanup()
+
+
+async def test_restart_after_the_workflow_dissolved_but_before_the_finalizer_went(
+    world_factory: Callable[..., Any],
+) -> None:
+    async with world_factory() as world:
+        async with world.watcher("first"):
+            created = world.create()
+            await _ready(world, created)
+        # No watcher now: the CR is deleted and the workflow finishes dissolving (as if the watcher died
+        # right after sending Dissolve); the finalizer is still there.
+        world.delete()
+        handle = world.handle(created)
+        await handle.execute_update(
+            "Dissolve", DissolveRequest(uid=created["metadata"]["uid"], requested_by="test"), id="manual"
+        )
+        assert (await handle.result()).dissolved
+        assert FINALIZER_DISSOLVE in (world.get() or {})["metadata"]["finalizers"]
+        async with world.watcher("second") as second:
+            await eventually("CR gone", lambda: world.get() is None)
+        assert second.count("RemoveFinalizer", "removed") == 1
