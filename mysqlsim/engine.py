@@ -453,6 +453,11 @@ def rename_tables(
         elif alias_targets:
             new.set("alias", exp.TableAlias(this=exp.to_identifier(t.name, quoted=True)))
         t.replace(new)
+    # CAST(x AS JSON) -> JSON(x) (SQLite has no JSON type; its affinity would turn text into 0)
+    for cast in list(tree.find_all(exp.Cast)):
+        to = cast.args.get("to")
+        if isinstance(to, exp.DataType) and to.this == exp.DataType.Type.JSON:
+            cast.replace(exp.Anonymous(this="JSON", expressions=[cast.this]))
     # fully qualified columns (db.table.column) lose their db part
     for col in tree.find_all(exp.Column):
         if col.args.get("db") is not None:
@@ -544,8 +549,41 @@ def install_builtin_functions(engine: Engine, *, now: Callable[[], float]) -> No
     engine.install_function("GREATEST", -1, lambda *a: None if any(x is None for x in a) else max(a))
     engine.install_function("LEAST", -1, lambda *a: None if any(x is None for x in a) else min(a))
     engine.install_function("SLEEP", 1, lambda s: 0)
+    engine.install_function("JSON_MERGE_PATCH", -1, _json_merge_patch)
     engine.install_function("LCASE", 1, lambda s: None if s is None else str(s).lower())
     engine.install_function("UCASE", 1, lambda s: None if s is None else str(s).upper())
+
+
+def _merge_patch(target: Any, patch: Any) -> Any:
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = _merge_patch(out.get(k), v)
+    return out
+
+
+def _json_merge_patch(*docs: Any) -> Any:
+    """JSON_MERGE_PATCH (RFC 7396), n-ary; NULL if any argument is NULL."""
+    import json
+
+    if len(docs) < 2:
+        raise errors.wrong_paramcount_to_native_fct("json_merge_patch")
+    if any(d is None for d in docs):
+        return None
+    try:
+        vals = [json.loads(d) if isinstance(d, str) else d for d in docs]
+    except ValueError:
+        raise errors.MySQLError(
+            3141, "22032", 'Invalid JSON text in argument 1 to function json_merge_patch: "Invalid value."'
+        ) from None
+    acc = vals[0]
+    for v in vals[1:]:
+        acc = _merge_patch(acc, v)
+    return json.dumps(acc, separators=(", ", ": "))
 
 
 def _utcoffset() -> float:

@@ -107,6 +107,7 @@ class Instance:
         self.started_at = 0.0
         self.engine = eng.Engine(data_path)
         eng.install_builtin_functions(self.engine, now=time.time)
+        self._install_session_functions()
         self._sqlite_functions: set[str] = set()
         self.accounts = AccountStore(self.version_tuple)
         self.gtid_executed = GtidSet()
@@ -168,6 +169,11 @@ class Instance:
 
     def plugin_active(self, name: str) -> bool:
         return self.plugins.get(name.lower()) == "ACTIVE"
+
+    def _install_session_functions(self) -> None:
+        from mysqlsim.session import sysvar_function
+
+        self.engine.install_function("MYSQLSIM_SYSVAR", 2, sysvar_function)
 
     def ensure_sqlite_function(self, name: str) -> None:
         """Register a per-row registry function with SQLite (called with the running statement's context)."""
@@ -386,6 +392,7 @@ class Instance:
         self.engine.deserialize(snap.data)
         self._sqlite_functions.clear()
         eng.install_builtin_functions(self.engine, now=time.time)
+        self._install_session_functions()
         self.accounts.restore(snap.accounts)
         self.gtid_executed = snap.gtid_executed.copy()
         self.gtid_purged = snap.gtid_executed.copy()

@@ -88,6 +88,18 @@ class StatementContext:
         return await self.session.execute(sql)
 
 
+@dataclass
+class UserVariable:
+    """A ``@name`` argument of CALL (OUT/INOUT parameters): ``value`` is its value before the call; a
+    procedure assigns ``ctx.session.user_vars[name]``."""
+
+    name: str
+    value: Any = None
+
+    def __str__(self) -> str:
+        return "" if self.value is None else str(self.value)
+
+
 StatementHandler = Callable[[StatementContext, str, "re.Match[str]"], Awaitable[Result]]
 
 

@@ -406,11 +406,14 @@ class SimSession:
                 raise errors.no_such_table(schema, table)
             self.require_table("SELECT", schema, table)
         conn = en.conn if self.sqlite_txn else en.reader
+        token = CURRENT_CONTEXT.set(self.ctx)
         try:
             cur = conn.execute(plan.sqlite_sql, params)
             cols, rows = eng.rows_and_columns(cur)
         except sqlite3.Error as e:
             raise eng.map_sqlite_error(e, current_db=self.database) from None
+        finally:
+            CURRENT_CONTEXT.reset(token)
         return Result(columns=cols, rows=rows)
 
     async def run_query(self, tree: exp.Expression) -> Result:
@@ -717,6 +720,7 @@ class SimSession:
                 temps = self._materialise(select)
                 for tn in temps:
                     e.conn.execute(f'DROP TABLE IF EXISTS temp."{tn}"')
+                _view_variables(select)
                 await self._substitute(select, deterministic=False)
                 eng.rename_tables(select, current_db=schema, alias_targets=True)
                 await self.begin_write()
@@ -830,6 +834,29 @@ def _strip(sql: str) -> str:
     while s.endswith(";"):
         s = s[:-1].rstrip()
     return s
+
+
+def _view_variables(tree: exp.Expression) -> None:
+    """In a view, ``@@x`` is read when the view is queried: MYSQLSIM_SYSVAR(name, scope) per query."""
+    for node in list(tree.walk()):
+        if isinstance(node, exp.SessionParameter):
+            kind = node.args.get("kind")
+            node.replace(
+                exp.Anonymous(
+                    this="MYSQLSIM_SYSVAR",
+                    expressions=[
+                        exp.Literal.string(node.name),
+                        exp.Literal.string(str(kind) if kind else ""),
+                    ],
+                )
+            )
+
+
+def sysvar_function(name: str, scope: str) -> Any:
+    ctx = CURRENT_CONTEXT.get()
+    if ctx is None:
+        return None
+    return select_value(ctx.session.get_var(name, scope or None))
 
 
 def _alias_projections(tree: exp.Select) -> None:

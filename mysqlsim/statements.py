@@ -24,6 +24,7 @@ from mysqlsim.registry import (
     SYSTEM_VARIABLES,
     Result,
     StatementContext,
+    UserVariable,
     emit,
     plugin,
     sql_function,
@@ -1254,7 +1255,14 @@ async def call(ctx: StatementContext, sql: str, m: re.Match[str]) -> Result:
     args: list[Any] = []
     if m.group(3) and m.group(3).strip():
         for a in split_top(m.group(3)):
-            args.append((await value_of(s, a))[0] if not _STRING.match(a.strip()) else unquote(a))
+            a = a.strip()
+            um = re.fullmatch(r"@`?([\w$.]+)`?", a)
+            if um is not None:
+                args.append(UserVariable(um.group(1).lower(), s.user_vars.get(um.group(1).lower())))
+            elif _STRING.match(a):
+                args.append(unquote(a))
+            else:
+                args.append((await value_of(s, a))[0])
     r = await proc.fn(ctx, *args)
     return r if r is not None else Result.ok()
 
