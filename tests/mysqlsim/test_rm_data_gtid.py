@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from rm_helpers import expect_sql_error, one, q, q1, run, session, unique, wait_gtids
+from rm_helpers import expect_sql_error, one, q, q1, qd, run, session, unique, wait_gtids
 
 
 @pytest.fixture
@@ -278,10 +278,19 @@ def test_metadata_replicates_like_data(dc1: list[Any]) -> None:
 
 
 def test_v2_this_instance_is_per_member(dc1: list[Any]) -> None:
-    """adminapi spec §5: v2_this_instance returns the row for @@server_uuid on each member."""
+    """MySQL Shell metadata 2.x (adminapi spec §5): v2_this_instance (cluster_id, instance_id, cluster_name,
+    cluster_type) returns, on each member, the v2_instances row whose mysql_server_uuid is @@server_uuid."""
     for ep in dc1:
-        rows = q(ep, "SELECT mysql_server_uuid FROM mysql_innodb_cluster_metadata.v2_this_instance")
-        assert rows == [(ep.server_uuid,)]
+        rows = qd(ep, "SELECT * FROM mysql_innodb_cluster_metadata.v2_this_instance")
+        assert len(rows) == 1
+        assert set(rows[0]) == {"cluster_id", "instance_id", "cluster_name", "cluster_type"}
+        assert rows[0]["cluster_name"] == "dc1" and rows[0]["cluster_type"] == "gr"
+        uuid = q1(
+            ep,
+            "SELECT mysql_server_uuid FROM mysql_innodb_cluster_metadata.v2_instances WHERE instance_id = %s",
+            (rows[0]["instance_id"],),
+        )
+        assert uuid == ep.server_uuid
 
 
 def test_write_on_primary_replicates_to_secondaries(dc1: list[Any]) -> None:

@@ -4,7 +4,7 @@ dc1 into a dc2 instance, done by hand in SQL as the manual's clone chapter descr
 'Installing the Clone Plugin', 7.6.7.3 'Cloning Remote Data', 7.6.7.10 'Monitoring Cloning Operations'),
 shows progress rows in performance_schema.clone_progress while it runs and ends with the row on dc2.
 
-The dc2 instance runs Group Replication, and RM 20.5.4.2 ('Cloning for Other Purposes') says a user clone
+If the dc2 instance runs Group Replication, RM 20.5.4.2 ('Cloning for Other Purposes') says a user clone
 that replaces data cannot run on a member where Group Replication is running, so the scenario first runs
 STOP GROUP_REPLICATION there, as an operator would.
 """
@@ -95,8 +95,12 @@ def test_serve_writes_endpoints_json(served: dict[str, Any]) -> None:
     assert str(data["control"]).startswith("http://127.0.0.1:")
     sites = data["sites"]
     assert [len(sites[s]) for s in ("dc1", "dc2", "dc3")] == [3, 3, 1]
-    for s in ("dc1", "dc2"):
-        assert sorted(m["role"] for m in sites[s]) == ["PRIMARY", "SECONDARY", "SECONDARY"]
+    assert sorted(m["role"] for m in sites["dc1"]) == ["PRIMARY", "SECONDARY", "SECONDARY"]
+    # Issue 3 says "dc2 with 3" without fixing its mode: a running cluster or 3 manual-bootstrap instances.
+    assert sorted(m["role"] for m in sites["dc2"]) in (
+        ["PRIMARY", "SECONDARY", "SECONDARY"],
+        ["STANDALONE", "STANDALONE", "STANDALONE"],
+    )
     assert sites["dc3"][0]["role"] == "STANDALONE"
     for members in sites.values():
         for m in members:
@@ -175,7 +179,8 @@ def test_scenario_clone_dc1_into_dc2_by_hand(served: dict[str, Any]) -> None:
     ends Completed and the row written on dc1 is on the dc2 instance."""
     test_scenario_write_on_primary_read_on_secondaries(served)
     donor = _primary(served, "dc1")
-    recipient = ep_of(next(m for m in served["endpoints"]["sites"]["dc2"] if m["role"] == "SECONDARY"))
+    dc2 = served["endpoints"]["sites"]["dc2"]
+    recipient = ep_of(next((m for m in dc2 if m["role"] == "SECONDARY"), dc2[-1]))
 
     with session(donor) as conn:
         if not run(conn, "SELECT 1 FROM information_schema.plugins WHERE PLUGIN_NAME = 'clone'"):
@@ -184,7 +189,8 @@ def test_scenario_clone_dc1_into_dc2_by_hand(served: dict[str, Any]) -> None:
         run(conn, "GRANT BACKUP_ADMIN ON *.* TO 'donor_clone_user'@'%'")
 
     with session(recipient) as conn:
-        run(conn, "STOP GROUP_REPLICATION")  # RM 20.5.4.2: no data-replacing user clone while GR runs
+        if recipient.role != "STANDALONE":
+            run(conn, "STOP GROUP_REPLICATION")  # RM 20.5.4.2: no data-replacing user clone while GR runs
         run(conn, "SET GLOBAL super_read_only = OFF")
         if not run(conn, "SELECT 1 FROM information_schema.plugins WHERE PLUGIN_NAME = 'clone'"):
             run(conn, "INSTALL PLUGIN clone SONAME 'mysql_clone.so'")

@@ -240,147 +240,13 @@ def test_disabled_sro_action_keeps_new_primary_read_only(gr: list[Any]) -> None:
         wait_until(lambda: members(new)[new.server_uuid][1] == "PRIMARY", what="switch")
         assert sro(new) == 1
     finally:
-        q(new, "SELECT group_replication_enable_member_action(%s, 'AFTER_PRIMARY_ELECTION')", (action,))
+        # The Shell's wrapper (adminapi spec 1.5): lift super_read_only around the change.
         q(new, "SET GLOBAL super_read_only = OFF")
+        q(new, "SELECT group_replication_enable_member_action(%s, 'AFTER_PRIMARY_ELECTION')", (action,))
     # Back to member 0 as primary for the tests below.
     if current_primary(gr) is not gr[0]:
         q(gr[0], "SELECT group_replication_set_as_primary(%s)", (gr[0].server_uuid,))
     wait_until(lambda: sro(gr[0]) == 0 and members(gr[0])[gr[0].server_uuid][1] == "PRIMARY", what="member 0")
-
-
-# --- leaving and joining ----------------------------------------------------------------------------------
-
-
-def test_stop_group_replication_leaves_member_offline_and_read_only(gr: list[Any]) -> None:
-    """RM 20.5.x 'STOP GROUP_REPLICATION': the member leaves; it sees itself OFFLINE, the others no longer
-    list it; super_read_only stays ON on it (RM 20.9 group_replication_exit_state_action / stop behaviour)."""
-    m = gr[2]
-    q(m, "STOP GROUP_REPLICATION")
-    view = members(m)
-    assert view.get(m.server_uuid, ("OFFLINE", ""))[0] == "OFFLINE"
-    wait_until(lambda: m.server_uuid not in members(gr[0]), what="the others to drop the member")
-    assert sro(m) == 1
-
-
-def test_incremental_recovery_on_rejoin(gr_world: Any, gr: list[Any]) -> None:
-    """RM 20.5.4.1 'Distributed Recovery': START GROUP_REPLICATION on a member that missed transactions
-    fetches them from a donor's binary log (no clone when the gap is below
-    group_replication_clone_threshold and the binlogs are there) and the member becomes ONLINE SECONDARY."""
-    m = gr[2]
-    clones = clone_count(gr_world, m)
-    q(gr[0], "INSERT INTO app.t VALUES (903, 'missed')")
-    executed = q1(gr[0], "SELECT @@global.gtid_executed")
-    q(m, "START GROUP_REPLICATION")
-    wait_state(gr[0], m, "ONLINE")
-    wait_gtids(m, executed)
-    assert q(m, "SELECT v FROM app.t WHERE id = 903") == [("missed",)]
-    assert members(gr[0])[m.server_uuid][1] == "SECONDARY"
-    assert clone_count(gr_world, m) == clones
-
-
-def test_start_group_replication_when_running_is_3093(gr: list[Any]) -> None:
-    """Error reference ER_GROUP_REPLICATION_RUNNING 3093 (HY000) "The START GROUP_REPLICATION command failed
-    since the group is already running."."""
-    expect_sql_error(gr[1], "START GROUP_REPLICATION", 3093, "HY000", r"already running")
-
-
-def _ensure_clone_plugin(ep: Any) -> None:
-    rows = q(ep, "SELECT PLUGIN_STATUS FROM information_schema.plugins WHERE PLUGIN_NAME = 'clone'")
-    if rows and rows[0][0] == "ACTIVE":
-        return
-    with session(ep) as conn:
-        was = one(conn, "SELECT @@global.super_read_only")
-        run(conn, "SET GLOBAL super_read_only = OFF")
-        try:
-            run(conn, "INSTALL PLUGIN clone SONAME 'mysql_clone.so'")
-        finally:
-            if was:
-                run(conn, "SET GLOBAL super_read_only = ON")
-
-
-def _rejoin_after_clone(gr_world: Any, gr: list[Any], m: Any, clones_before: int) -> None:
-    """After a distributed-recovery clone the member restarts (RM 20.5.4.2: 'Group Replication restarts the
-    joining member'); with group_replication_start_on_boot=OFF it must be started by hand."""
-    wait_until(lambda: clone_count(gr_world, m) == clones_before + 1, timeout=90, what="one clone")
-
-    def online_or_restart() -> bool:
-        view = members(m)
-        state = view.get(m.server_uuid, ("OFFLINE", ""))[0]
-        if state == "OFFLINE" and q1(m, "SELECT @@group_replication_start_on_boot") == 0:
-            q(m, "START GROUP_REPLICATION")
-        return members(gr[0]).get(m.server_uuid, ("", ""))[0] == "ONLINE"
-
-    wait_until(online_or_restart, timeout=90, interval=0.3, what=f"{m.name} ONLINE after clone")
-
-
-def test_clone_recovery_when_gap_exceeds_clone_threshold(gr_world: Any, gr: list[Any]) -> None:
-    """RM 20.5.4.2 'Cloning for Distributed Recovery', Threshold for Cloning: when the joiner's gap is larger
-    than group_replication_clone_threshold, a remote clone is used; the member restarts and ends ONLINE with
-    the data; its server_uuid is kept."""
-    for ep in gr:
-        _ensure_clone_plugin(ep)
-    m = gr[2]
-    q(m, "STOP GROUP_REPLICATION")
-    for i in range(3):
-        q(gr[0], "INSERT INTO app.t VALUES (%s, 'gap')", (910 + i,))
-    executed = q1(gr[0], "SELECT @@global.gtid_executed")
-    clones = clone_count(gr_world, m)
-    q(m, "SET GLOBAL group_replication_clone_threshold = 1")
-    q(m, "START GROUP_REPLICATION")
-    _rejoin_after_clone(gr_world, gr, m, clones)
-    wait_gtids(m, executed)
-    assert q1(m, "SELECT COUNT(*) FROM app.t WHERE id BETWEEN 910 AND 912") == 3
-    assert q1(m, "SELECT @@server_uuid") == m.server_uuid
-
-
-def test_clone_recovery_required_backup_admin(gr_world: Any, gr: list[Any]) -> None:
-    """RM 20.5.4.2 (and seed 002): the recovery account must hold BACKUP_ADMIN on donors; without it the
-    remote clone fails on the recipient (clone_status Failed); with it restored the clone succeeds."""
-    m = gr[1]
-    recovery_users = [
-        r[0] for r in q(gr[0], "SELECT User FROM mysql.user WHERE User LIKE 'mysql_innodb_cluster_%'")
-    ]
-    assert recovery_users, "the InnoDB Cluster has GR recovery accounts"
-    q(m, "STOP GROUP_REPLICATION")
-    for u in recovery_users:
-        q(gr[0], f"REVOKE BACKUP_ADMIN ON *.* FROM '{u}'@'%'")
-    try:
-        q(gr[0], "INSERT INTO app.t VALUES (920, 'needs clone')")
-        for donor in (gr[0], gr[2]):
-            gr_world.ctl.purge_binary_logs(donor.host)
-        clones = clone_count(gr_world, m)
-        q(m, "START GROUP_REPLICATION")
-        wait_until(
-            lambda: q1(m, "SELECT STATE FROM performance_schema.clone_status") == "Failed",
-            timeout=60,
-            what="the clone attempt to fail",
-        )
-        err = qd(m, "SELECT ERROR_NO, ERROR_MESSAGE FROM performance_schema.clone_status")[0]
-        assert "BACKUP_ADMIN" in err["ERROR_MESSAGE"]
-        assert clone_count(gr_world, m) == clones
-        q(m, "STOP GROUP_REPLICATION")
-    finally:
-        for u in recovery_users:
-            q(gr[0], f"GRANT BACKUP_ADMIN ON *.* TO '{u}'@'%'")
-    clones = clone_count(gr_world, m)
-    q(m, "START GROUP_REPLICATION")
-    _rejoin_after_clone(gr_world, gr, m, clones)
-    assert q(m, "SELECT v FROM app.t WHERE id = 920") == [("needs clone",)]
-
-
-def test_clone_recovery_when_binlogs_purged(gr_world: Any, gr: list[Any]) -> None:
-    """RM 20.5.4.2: Group Replication clones regardless of the threshold when the transactions the joiner
-    needs are no longer in any member's binary log (judged from gtid_purged)."""
-    m = gr[2]
-    q(m, "STOP GROUP_REPLICATION")
-    assert q1(m, "SELECT @@global.group_replication_clone_threshold") > 1000  # default (reset by the restart)
-    q(gr[0], "INSERT INTO app.t VALUES (930, 'purged')")
-    for donor in (gr[0], gr[1]):
-        gr_world.ctl.purge_binary_logs(donor.host)
-    clones = clone_count(gr_world, m)
-    q(m, "START GROUP_REPLICATION")
-    _rejoin_after_clone(gr_world, gr, m, clones)
-    assert q(m, "SELECT v FROM app.t WHERE id = 930") == [("purged",)]
 
 
 # --- asynchronous connection failover following the group, then elections ------------------------------
@@ -518,6 +384,149 @@ def test_delete_managed_empties_the_source_list(gr_world: Any) -> None:
         q(rx, "SELECT * FROM performance_schema.replication_asynchronous_connection_failover_managed") == []
     )
     assert q(rx, "SELECT * FROM performance_schema.replication_asynchronous_connection_failover") == []
+
+
+# --- leaving and joining ----------------------------------------------------------------------------------
+
+
+def test_stop_group_replication_leaves_member_offline_and_read_only(gr: list[Any]) -> None:
+    """RM 20.5.x 'STOP GROUP_REPLICATION': the member leaves; it sees itself OFFLINE, the others no longer
+    list it; super_read_only stays ON on it (RM 20.9 group_replication_exit_state_action / stop behaviour)."""
+    p = current_primary(gr)
+    m = next(ep for ep in reversed(gr) if ep is not p)
+    q(m, "STOP GROUP_REPLICATION")
+    view = members(m)
+    assert view.get(m.server_uuid, ("OFFLINE", ""))[0] == "OFFLINE"
+    wait_until(lambda: m.server_uuid not in members(p), what="the others to drop the member")
+    assert sro(m) == 1
+
+
+def test_incremental_recovery_on_rejoin(gr_world: Any, gr: list[Any]) -> None:
+    """RM 20.5.4.1 'Distributed Recovery': START GROUP_REPLICATION on a member that missed transactions
+    fetches them from a donor's binary log (no clone when the gap is below
+    group_replication_clone_threshold and the binlogs are there) and the member becomes ONLINE SECONDARY."""
+    p = current_primary(gr)
+    m = next(ep for ep in reversed(gr) if ep is not p)
+    clones = clone_count(gr_world, m)
+    q(p, "INSERT INTO app.t VALUES (903, 'missed')")
+    executed = q1(p, "SELECT @@global.gtid_executed")
+    q(m, "START GROUP_REPLICATION")
+    wait_state(p, m, "ONLINE")
+    wait_gtids(m, executed)
+    assert q(m, "SELECT v FROM app.t WHERE id = 903") == [("missed",)]
+    assert members(p)[m.server_uuid][1] == "SECONDARY"
+    assert clone_count(gr_world, m) == clones
+
+
+def test_start_group_replication_when_running_is_3093(gr: list[Any]) -> None:
+    """Error reference ER_GROUP_REPLICATION_RUNNING 3093 (HY000) "The START GROUP_REPLICATION command failed
+    since the group is already running."."""
+    expect_sql_error(current_primary(gr), "START GROUP_REPLICATION", 3093, "HY000", r"already running")
+
+
+def _ensure_clone_plugin(ep: Any) -> None:
+    rows = q(ep, "SELECT PLUGIN_STATUS FROM information_schema.plugins WHERE PLUGIN_NAME = 'clone'")
+    if rows and rows[0][0] == "ACTIVE":
+        return
+    with session(ep) as conn:
+        was = one(conn, "SELECT @@global.super_read_only")
+        run(conn, "SET GLOBAL super_read_only = OFF")
+        try:
+            run(conn, "INSTALL PLUGIN clone SONAME 'mysql_clone.so'")
+        finally:
+            if was:
+                run(conn, "SET GLOBAL super_read_only = ON")
+
+
+def _rejoin_after_clone(gr_world: Any, gr: list[Any], m: Any, clones_before: int) -> None:
+    """After a distributed-recovery clone the member restarts (RM 20.5.4.2: 'Group Replication restarts the
+    joining member'); with group_replication_start_on_boot=OFF it must be started by hand."""
+    wait_until(lambda: clone_count(gr_world, m) == clones_before + 1, timeout=90, what="one clone")
+
+    def online_or_restart() -> bool:
+        view = members(m)
+        state = view.get(m.server_uuid, ("OFFLINE", ""))[0]
+        if state == "OFFLINE" and q1(m, "SELECT @@group_replication_start_on_boot") == 0:
+            q(m, "START GROUP_REPLICATION")
+        seen = members(current_primary(gr))
+        if seen.get(m.server_uuid, ("", ""))[0] != "ONLINE":
+            raise AssertionError(f"group view {seen}, {m.name} sees {view}")
+        return True
+
+    wait_until(online_or_restart, timeout=90, interval=0.3, what=f"{m.name} ONLINE after clone")
+
+
+def test_clone_recovery_when_gap_exceeds_clone_threshold(gr_world: Any, gr: list[Any]) -> None:
+    """RM 20.5.4.2 'Cloning for Distributed Recovery', Threshold for Cloning: when the joiner's gap is larger
+    than group_replication_clone_threshold, a remote clone is used; the member restarts and ends ONLINE with
+    the data; its server_uuid is kept."""
+    for ep in gr:
+        _ensure_clone_plugin(ep)
+    p = current_primary(gr)
+    m = next(ep for ep in reversed(gr) if ep is not p)
+    q(m, "STOP GROUP_REPLICATION")
+    for i in range(3):
+        q(p, "INSERT INTO app.t VALUES (%s, 'gap')", (910 + i,))
+    executed = q1(p, "SELECT @@global.gtid_executed")
+    clones = clone_count(gr_world, m)
+    q(m, "SET GLOBAL group_replication_clone_threshold = 1")
+    q(m, "START GROUP_REPLICATION")
+    _rejoin_after_clone(gr_world, gr, m, clones)
+    wait_gtids(m, executed)
+    assert q1(m, "SELECT COUNT(*) FROM app.t WHERE id BETWEEN 910 AND 912") == 3
+    assert q1(m, "SELECT @@server_uuid") == m.server_uuid
+
+
+def test_clone_recovery_required_backup_admin(gr_world: Any, gr: list[Any]) -> None:
+    """RM 20.5.4.2 (and seed 002): the recovery account must hold BACKUP_ADMIN on donors; without it the
+    remote clone fails on the recipient (clone_status Failed); with it restored the clone succeeds."""
+    p = current_primary(gr)
+    m = next(ep for ep in gr if ep is not p)
+    recovery_users = [
+        r[0] for r in q(p, "SELECT User FROM mysql.user WHERE User LIKE 'mysql_innodb_cluster_%'")
+    ]
+    assert recovery_users, "the InnoDB Cluster has GR recovery accounts"
+    q(m, "STOP GROUP_REPLICATION")
+    for u in recovery_users:
+        q(p, f"REVOKE BACKUP_ADMIN ON *.* FROM '{u}'@'%'")
+    try:
+        q(p, "INSERT INTO app.t VALUES (920, 'needs clone')")
+        for donor in (ep for ep in gr if ep is not m):
+            gr_world.ctl.purge_binary_logs(donor.host)
+        clones = clone_count(gr_world, m)
+        q(m, "START GROUP_REPLICATION")
+        wait_until(
+            lambda: q1(m, "SELECT STATE FROM performance_schema.clone_status") == "Failed",
+            timeout=60,
+            what="the clone attempt to fail",
+        )
+        err = qd(m, "SELECT ERROR_NO, ERROR_MESSAGE FROM performance_schema.clone_status")[0]
+        assert "BACKUP_ADMIN" in err["ERROR_MESSAGE"]
+        assert clone_count(gr_world, m) == clones
+        q(m, "STOP GROUP_REPLICATION")
+    finally:
+        for u in recovery_users:
+            q(p, f"GRANT BACKUP_ADMIN ON *.* TO '{u}'@'%'")
+    clones = clone_count(gr_world, m)
+    q(m, "START GROUP_REPLICATION")
+    _rejoin_after_clone(gr_world, gr, m, clones)
+    assert q(m, "SELECT v FROM app.t WHERE id = 920") == [("needs clone",)]
+
+
+def test_clone_recovery_when_binlogs_purged(gr_world: Any, gr: list[Any]) -> None:
+    """RM 20.5.4.2: Group Replication clones regardless of the threshold when the transactions the joiner
+    needs are no longer in any member's binary log (judged from gtid_purged)."""
+    p = current_primary(gr)
+    m = next(ep for ep in reversed(gr) if ep is not p)
+    q(m, "STOP GROUP_REPLICATION")
+    q(m, "SET GLOBAL group_replication_clone_threshold = DEFAULT")
+    q(p, "INSERT INTO app.t VALUES (930, 'purged')")
+    for donor in (ep for ep in gr if ep is not m):
+        gr_world.ctl.purge_binary_logs(donor.host)
+    clones = clone_count(gr_world, m)
+    q(m, "START GROUP_REPLICATION")
+    _rejoin_after_clone(gr_world, gr, m, clones)
+    assert q(m, "SELECT v FROM app.t WHERE id = 930") == [("purged",)]
 
 
 def test_loss_of_quorum_shows_unreachable_members(gr_world: Any, gr: list[Any]) -> None:

@@ -106,15 +106,20 @@ def test_call_unknown_procedure_is_1305(ep: Any) -> None:
 
 
 def test_group_replication_functions_absent_without_plugin(world: Any) -> None:
-    """RM 20.5.1 / 14.18.1: the Group Replication functions are loadable functions installed with the plugin;
-    on a server without the plugin they do not exist (1305)."""
-    ep = world.member("v84", 0)
-    rows = q(
-        ep, "SELECT PLUGIN_STATUS FROM information_schema.plugins WHERE PLUGIN_NAME = 'group_replication'"
+    """RM 20.5.1 / 14.18.1: the Group Replication functions are loadable functions installed with the
+    plugin; on a server without the plugin they do not exist (1305). Uses cln3, the instance kept for
+    precondition errors, where Group Replication is not running."""
+    ep = world.member("cln3", 0)
+    if q(ep, "SELECT * FROM information_schema.plugins WHERE PLUGIN_NAME = 'group_replication'"):
+        q(ep, "UNINSTALL PLUGIN group_replication")
+    expect_sql_error(
+        ep,
+        "SELECT group_replication_set_as_primary('x')",
+        1305,
+        "42000",
+        r"FUNCTION mysql.group_replication_set_as_primary does not exist",
+        database="mysql",
     )
-    if rows:
-        pytest.skip("v84 has group_replication installed in this topology")
-    expect_sql_error(ep, "SELECT group_replication_set_as_primary('x')", 1305, "42000", database="mysql")
 
 
 def test_show_unknown_is_1064(ep: Any) -> None:

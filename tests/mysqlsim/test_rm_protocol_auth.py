@@ -148,6 +148,18 @@ async def test_tls_verify_identity_asyncmy(world: Any) -> None:
     assert row is not None and row[1] != ""
 
 
+def test_tls_preferred_is_the_client_default(primary: Any) -> None:
+    """RM 6.2.3 'Command Options for Encrypted Connections' (--ssl-mode=PREFERRED, the default): the client
+    encrypts when the server offers TLS; PyMySQL's default mode is PREFERRED, so a plain connect negotiates
+    TLS and the session is encrypted."""
+    conn = pymysql.connect(host=primary.host, port=primary.port, user=ROOT_USER, password=ROOT_PASSWORD)
+    try:
+        rows = run(conn, "SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+    finally:
+        conn.close()
+    assert rows[0][1] != ""
+
+
 def test_tls_required_without_verification(primary: Any) -> None:
     """RM 8.3.1 / --ssl-mode=REQUIRED: encryption without certificate verification."""
     ctx = ssl.create_default_context()
