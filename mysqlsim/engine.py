@@ -550,6 +550,12 @@ def install_builtin_functions(engine: Engine, *, now: Callable[[], float]) -> No
     engine.install_function("LEAST", -1, lambda *a: None if any(x is None for x in a) else min(a))
     engine.install_function("SLEEP", 1, lambda s: 0)
     engine.install_function("JSON_MERGE_PATCH", -1, _json_merge_patch)
+    engine.install_function("SUBSTRING_INDEX", 3, _substring_index)
+    engine.install_function("FIND_IN_SET", 2, _find_in_set)
+    engine.install_function("LOCATE", -1, _locate)
+    engine.install_function(
+        "FROM_UNIXTIME", -1, lambda t, *a: None if t is None else now_text(6 if float(t) % 1 else 0, float(t))
+    )
     engine.install_function("LCASE", 1, lambda s: None if s is None else str(s).lower())
     engine.install_function("UCASE", 1, lambda s: None if s is None else str(s).upper())
 
@@ -584,6 +590,29 @@ def _json_merge_patch(*docs: Any) -> Any:
     for v in vals[1:]:
         acc = _merge_patch(acc, v)
     return json.dumps(acc, separators=(", ", ": "))
+
+
+def _substring_index(s: Any, delim: Any, count: Any) -> Any:
+    if s is None or delim is None or count is None:
+        return None
+    s, delim, n = str(s), str(delim), int(count)
+    if not delim or n == 0:
+        return ""
+    parts = s.split(delim)
+    return delim.join(parts[:n]) if n > 0 else delim.join(parts[n:])
+
+
+def _find_in_set(needle: Any, hay: Any) -> Any:
+    if needle is None or hay is None:
+        return None
+    items = str(hay).split(",") if hay != "" else []
+    return items.index(str(needle)) + 1 if str(needle) in items else 0
+
+
+def _locate(sub: Any, s: Any, pos: Any = 1) -> Any:
+    if sub is None or s is None:
+        return None
+    return str(s).find(str(sub), max(int(pos) - 1, 0)) + 1
 
 
 def _utcoffset() -> float:

@@ -141,3 +141,48 @@ def test_login_checks(world: RunningWorld) -> None:
     assert ei.value.args[0] == 1044
     q(c, "CREATE USER IF NOT EXISTS 'tlsonly'@'%' IDENTIFIED BY 'x'")
     assert [r[1] for r in q(c, "SHOW WARNINGS")] == [3163]
+
+
+def test_partition_refuses_clients_and_heal_restores(world: RunningWorld) -> None:
+    m = world.member("dc1", 1)
+    c = connect(world, "dc1", 1)
+    (peer,) = q(c, "SELECT SUBSTRING_INDEX(USER(), '@', -1)")[0]
+    world.ctl.partition([peer], [m.host])
+    try:
+        with pytest.raises(pymysql.err.OperationalError):
+            connect(world, "dc1", 1)
+        with pytest.raises(pymysql.err.OperationalError):
+            q(c, "SELECT 1")
+    finally:
+        world.ctl.heal()
+    assert q(connect(world, "dc1", 1), "SELECT 1") == [(1,)]
+
+
+def test_kill_query_interrupts_a_wait(world: RunningWorld) -> None:
+    import threading
+
+    waiter = connect(world)
+    killer = connect(world)
+    (cid,) = q(waiter, "SELECT CONNECTION_ID()")[0]
+    out: dict[str, object] = {}
+
+    def wait() -> None:
+        try:
+            q(waiter, "SELECT WAIT_FOR_EXECUTED_GTID_SET('3E11FA47-71CA-11E1-9E33-C80AA9429562:1', 60)")
+        except pymysql.err.MySQLError as e:
+            out["err"] = e.args[0]
+
+    t = threading.Thread(target=wait)
+    t.start()
+    import time
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        rows = q(killer, f"SELECT STATE FROM information_schema.processlist WHERE ID = {cid}")
+        if rows and rows[0][0]:
+            break
+        time.sleep(0.05)
+    q(killer, f"KILL QUERY {cid}")
+    t.join(20)
+    assert out.get("err") == 1317
+    assert q(waiter, "SELECT 1") == [(1,)]
