@@ -9,11 +9,13 @@ data. The stored procedures run as Python that issues the same SQL statements a 
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid as _uuid
 from typing import TYPE_CHECKING, Any
 
-from mysqlsim.registry import Result, StatementContext, procedure
+from mysqlsim.errors import wrong_paramcount_to_native_fct
+from mysqlsim.registry import SQL_FUNCTIONS, Result, StatementContext, procedure, sql_function
 from mysqlsim.replication import core
 
 if TYPE_CHECKING:
@@ -279,11 +281,20 @@ async def register_instance(
 # --- stored procedures --------------------------------------------------------------------------------------
 
 
-def _set_out(ctx: StatementContext, arg: Any, value: Any) -> None:
-    """Assign an OUT parameter given as a user variable (``@name``)."""
+def _set_out(ctx: StatementContext, arg: Any, value: Any, *, position: int, call_text: str) -> None:
+    """Assign an OUT parameter given as a user variable (``@name``): the core passes the variable's value, so
+    its name is read from the CALL text the session is running."""
     name = getattr(arg, "name", None)
-    if isinstance(name, str):
-        ctx.session.user_vars[name.lstrip("@").lower()] = value
+    if not isinstance(name, str):
+        text = call_text
+        m = re.search(r"\((.*)\)\s*;?\s*$", text, re.DOTALL)
+        if m is None:
+            return
+        args = [a.strip() for a in re.split(r",(?=(?:[^']*'[^']*')*[^']*$)", m.group(1))]
+        if len(args) <= position or not args[position].startswith("@"):
+            return
+        name = args[position]
+    ctx.session.user_vars[name.lstrip("@").strip("`").lower()] = value
 
 
 async def _scalar(ctx: StatementContext, sql: str) -> Any:
@@ -328,6 +339,7 @@ def _json(v: Any) -> str:
 async def v2_cs_created(
     ctx: StatementContext, domain: Any, cluster_id: Any, attributes: Any = None, out: Any = None
 ) -> Result | None:
+    call_text = str(getattr(ctx.session, "info", "") or "")
     cs_id = str(_uuid.uuid4())
     await ctx.query(
         f"INSERT INTO {MD}.clustersets (clusterset_id, domain_name, options, attributes, router_options) "
@@ -348,7 +360,7 @@ async def v2_cs_created(
     await ctx.query(
         f"UPDATE {MD}.clusters SET clusterset_id = {_q(cs_id)} WHERE cluster_id = {_q(cluster_id)}"
     )
-    _set_out(ctx, out, cs_id)
+    _set_out(ctx, out, cs_id, position=3, call_text=call_text)
     return None
 
 
@@ -484,3 +496,32 @@ async def v2_set_global_router_option(
 ) -> Result | None:
     await _set_option(ctx, "clustersets", "clusterset_id", cs_id, name, value)
     return None
+
+
+def _merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 merge patch, as JSON_MERGE_PATCH applies it."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = _merge_patch(out.get(k), v)
+    return out
+
+
+if "json_merge_patch" not in SQL_FUNCTIONS:
+
+    @sql_function("json_merge_patch", pre_evaluate=False)
+    def json_merge_patch(ctx: StatementContext | None, *docs: Any) -> Any:
+        """JSON_MERGE_PATCH(doc, doc[, doc]...) (used by the v2_* router-option views and procedures)."""
+        if len(docs) < 2:
+            raise wrong_paramcount_to_native_fct("json_merge_patch")
+        if any(d is None for d in docs):
+            return None
+        parsed = [json.loads(d) if isinstance(d, (str, bytes)) else d for d in docs]
+        acc = parsed[0]
+        for p in parsed[1:]:
+            acc = _merge_patch(acc, p)
+        return json.dumps(acc)
