@@ -322,3 +322,73 @@ def test_purged_transactions_give_error_1236(world: Any) -> None:
     assert st["LAST_ERROR_NUMBER"] in (1236, 13114)
     assert "1236" in st["LAST_ERROR_MESSAGE"] and "purged" in st["LAST_ERROR_MESSAGE"]
     assert st["SERVICE_STATE"] == "OFF"
+
+
+def test_auto_failover_requires_auto_position_3991(rep: Any, primary: Any) -> None:
+    """RM 19.4.9.1 'Asynchronous Connection Failover for Sources': SOURCE_CONNECTION_AUTO_FAILOVER=1 needs
+    GTID auto-positioning; without it CHANGE REPLICATION SOURCE fails with
+    ER_RPL_ASYNC_RECONNECT_AUTO_POSITION_OFF 3991 (HY000)."""
+    expect_sql_error(
+        rep,
+        f"CHANGE REPLICATION SOURCE TO SOURCE_HOST='{primary.host}', SOURCE_PORT={primary.port}, "
+        "SOURCE_USER='root', SOURCE_AUTO_POSITION=0, SOURCE_CONNECTION_AUTO_FAILOVER=1 FOR CHANNEL 'af'",
+        3991,
+        "HY000",
+        r"AUTO_POSITION",
+    )
+
+
+def test_unmanaged_failover_source_add_and_delete(rep: Any, primary: Any) -> None:
+    """RM 14.18.x asynchronous_connection_failover_add_source(channel, host, port, network_namespace, weight)
+    and _delete_source(channel, host, port, network_namespace): the source list of
+    replication_asynchronous_connection_failover gains and loses the row (MANAGED_NAME empty); the channel
+    shows SOURCE_CONNECTION_AUTO_FAILOVER=1 in replication_connection_configuration."""
+    change_source(rep, primary, "af2", extra=", SOURCE_CONNECTION_AUTO_FAILOVER=1")
+    try:
+        out = q1(
+            rep,
+            "SELECT asynchronous_connection_failover_add_source('af2', %s, %s, '', 70)",
+            (primary.host, primary.port),
+        )
+        assert out == "The UDF asynchronous_connection_failover_add_source() executed successfully."
+        rows = q(
+            rep,
+            "SELECT HOST, PORT, WEIGHT, MANAGED_NAME FROM "
+            "performance_schema.replication_asynchronous_connection_failover WHERE CHANNEL_NAME = 'af2'",
+        )
+        assert rows == [(primary.host, primary.port, 70, "")]
+        cfg = q1(
+            rep,
+            "SELECT SOURCE_CONNECTION_AUTO_FAILOVER FROM "
+            "performance_schema.replication_connection_configuration "
+            "WHERE CHANNEL_NAME = 'af2'",
+        )
+        assert str(cfg) == "1"
+        out = q1(
+            rep,
+            "SELECT asynchronous_connection_failover_delete_source('af2', %s, %s, '')",
+            (primary.host, primary.port),
+        )
+        assert out == "The UDF asynchronous_connection_failover_delete_source() executed successfully."
+        assert (
+            q(
+                rep,
+                "SELECT * FROM performance_schema.replication_asynchronous_connection_failover "
+                "WHERE CHANNEL_NAME = 'af2'",
+            )
+            == []
+        )
+    finally:
+        q(rep, "RESET REPLICA ALL FOR CHANNEL 'af2'")
+
+
+def test_show_replica_status_without_channel_lists_every_channel(rep: Any, primary: Any) -> None:
+    """RM 15.7.7.35 'SHOW REPLICA STATUS': without FOR CHANNEL, one row per replication channel."""
+    change_source(rep, primary, "s1")
+    change_source(rep, primary, "s2")
+    try:
+        names = {r["Channel_Name"] for r in qd(rep, "SHOW REPLICA STATUS")}
+        assert {"s1", "s2"} <= names
+    finally:
+        q(rep, "RESET REPLICA ALL FOR CHANNEL 's1'")
+        q(rep, "RESET REPLICA ALL FOR CHANNEL 's2'")

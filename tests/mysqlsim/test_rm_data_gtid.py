@@ -304,3 +304,19 @@ def test_write_on_primary_replicates_to_secondaries(dc1: list[Any]) -> None:
     for ep in dc1[1:]:
         wait_gtids(ep, executed)
         assert q(ep, "SELECT v FROM app.t WHERE id = %s", (key,)) == [("rep",)]
+
+
+def test_gtid_executed_text_form_with_several_uuids(solo: Any) -> None:
+    """RM 19.1.3.1 'GTID Format and Storage' / 19.1.6.5: a GTID set with several UUIDs is printed with the
+    UUID groups sorted and separated by a comma and a newline (", "), each with merged intervals."""
+    with session(solo) as conn:
+        for gtid in ("00000000-0000-0000-0000-0000000000a1:5", "00000000-0000-0000-0000-0000000000a1:6"):
+            run(conn, f"SET gtid_next = '{gtid}'")
+            run(conn, "BEGIN")
+            run(conn, "COMMIT")
+        run(conn, "SET gtid_next = 'AUTOMATIC'")
+        executed = one(conn, "SELECT @@global.gtid_executed")
+    assert ",\n" in executed
+    groups = executed.split(",\n")
+    assert groups == sorted(groups)
+    assert "00000000-0000-0000-0000-0000000000a1:5-6" in groups

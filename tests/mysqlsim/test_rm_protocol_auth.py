@@ -262,3 +262,18 @@ def test_mysql_command_line_client_smoke(world: Any, primary: Any) -> None:
     )
     assert bad.returncode != 0
     assert "ERROR 1045 (28000)" in bad.stderr
+
+
+def test_use_database_sets_default_schema(primary: Any) -> None:
+    """RM 15.8.4 'USE Statement' / RM 14.15 DATABASE(): USE changes the default database for the session;
+    DATABASE() is NULL before, the name after, and unqualified table names resolve in it."""
+    with session(primary) as conn:
+        assert one(conn, "SELECT DATABASE()") is None
+        run(conn, "USE app")
+        assert one(conn, "SELECT DATABASE()") == "app"
+        assert one(conn, "SELECT COUNT(*) FROM t") >= 3
+
+
+def test_connect_with_default_database(primary: Any) -> None:
+    """RM 6.2.4 'Connecting to the MySQL Server' (the database given at connect becomes the default)."""
+    assert q1(primary, "SELECT DATABASE()", database="app") == "app"
