@@ -79,13 +79,13 @@ def auto_position_requires_gtid_mode() -> MySQLError:
 
 
 def auto_failover_needs_auto_position(channel: str) -> MySQLError:
-    """ER_RPL_ASYNC_RECONNECT_AUTO_POSITION_OFF: SOURCE_CONNECTION_AUTO_FAILOVER=1 without auto-position."""
+    """ER_RPL_ASYNC_RECONNECT_AUTO_POSITION_OFF 3991: SOURCE_CONNECTION_AUTO_FAILOVER=1 needs auto-position."""
+    del channel
     return MySQLError(
-        4017,
+        3991,
         "HY000",
         "Failed to enable Asynchronous Replication Connection Failover feature. The CHANGE REPLICATION "
-        "SOURCE TO "
-        f"SOURCE_AUTO_POSITION option must be enabled for channel '{channel}'.",
+        "SOURCE TO SOURCE_AUTO_POSITION = 1 option must be enabled.",
     )
 
 
