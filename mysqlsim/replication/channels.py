@@ -238,6 +238,7 @@ async def _stream(replica: Instance, ch: Channel, src: Instance) -> None:
     wanted_from(src, have)
     ch.group_name = str(core.get_var(src, "group_replication_group_name") or "") if _src_in_group(src) else ""
     last_beat = time.monotonic()
+    cursor: list[Any] = [None, 0]
     while True:
         if not core.reachable(world, replica, src) or core.fault(src, "stop_source", False):
             raise ConnectFailure(2013, "Lost connection to MySQL server during query")
@@ -246,7 +247,7 @@ async def _stream(replica: Instance, ch: Channel, src: Instance) -> None:
         have = core.gtid_executed(replica).union(ch.received)
         latency = core.latency_s(world, src, replica)
         sent_any = False
-        for txn in list(core.binlog_transactions(src)):
+        for txn in core.binlog_since(src, cursor):
             gtid = core.txn_gtid(txn)
             uuid, n = GtidSet.parse_gtid(gtid)
             if have.contains(uuid, n):

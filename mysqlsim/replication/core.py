@@ -195,3 +195,23 @@ async def restart_by_supervisor(inst: Instance) -> None:
 
 def supervised(inst: Instance) -> bool:
     return bool(getattr(inst.world, "supervised", True))
+
+
+def binlog_since(inst: Instance, cursor: list[Any]) -> list[Any]:
+    """Transactions appended to ``inst``'s binlog since ``cursor`` ([file object id, index]; [None, 0] = all);
+    the cursor is advanced. A purge or reset of the scanned file restarts from the oldest file."""
+    files = inst.binlog.files
+    start_f, start_i = 0, 0
+    if cursor[0] is not None:
+        for k, f in enumerate(files):
+            if id(f) == cursor[0]:
+                start_f, start_i = k, int(cursor[1])
+                break
+    out: list[Any] = []
+    for k in range(start_f, len(files)):
+        txns = files[k].transactions
+        out.extend(txns[start_i if k == start_f else 0 :])
+    if files:
+        cursor[0] = id(files[-1])
+        cursor[1] = len(files[-1].transactions)
+    return out

@@ -79,7 +79,7 @@ def auto_position_requires_gtid_mode() -> MySQLError:
 
 
 def auto_failover_needs_auto_position(channel: str) -> MySQLError:
-    """ER_RPL_ASYNC_RECONNECT_AUTO_POSITION_OFF 3991: SOURCE_CONNECTION_AUTO_FAILOVER=1 needs auto-position."""
+    """ER_RPL_ASYNC_RECONNECT_AUTO_POSITION_OFF 3991: AUTO_FAILOVER=1 needs auto-position."""
     del channel
     return MySQLError(
         3991,
