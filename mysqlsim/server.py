@@ -289,9 +289,6 @@ class SimConnection(Connection):  # type: ignore[misc]
             sim.tls_cipher = cipher[0] if cipher else ""
             sim.tls_version = ssl_obj.version() or ""
         inst = sim.instance
-        if inst.variables.get_raw("require_secure_transport") and not sim.tls:
-            await self.stream.write(self.error(msg=errors.insecure_transport()))
-            return
         if not inst.running:
             await self.stream.write(self.error(msg=errors.server_shutdown()))
             return
@@ -309,6 +306,8 @@ class SimConnection(Connection):  # type: ignore[misc]
     def _login_refusal(self, sim: SimSession, tls: bool) -> errors.MySQLError | None:
         """Checks after the password: REQUIRE SSL accounts, the default schema of the handshake."""
         acc = sim.account
+        if sim.instance.variables.get_raw("require_secure_transport") and not tls:
+            return errors.insecure_transport()
         if acc is not None and acc.require_ssl and not tls:
             return errors.access_denied(acc.user, sim.client_host, using_password=self._used_password)
         db = self.session.database

@@ -186,3 +186,15 @@ def test_kill_query_interrupts_a_wait(world: RunningWorld) -> None:
     t.join(20)
     assert out.get("err") == 1317
     assert q(waiter, "SELECT 1") == [(1,)]
+
+
+def test_require_secure_transport(world: RunningWorld) -> None:
+    c = connect(world, "dc1", 1)
+    q(c, "SET GLOBAL require_secure_transport = ON")
+    try:
+        with pytest.raises(pymysql.err.OperationalError) as ei:
+            connect(world, "dc1", 1)
+        assert ei.value.args[0] == 3159
+        assert q(connect(world, "dc1", 1, ca=world.ca_path), "SELECT 1") == [(1,)]
+    finally:
+        q(c, "SET GLOBAL require_secure_transport = OFF")
