@@ -15,6 +15,7 @@ from activities.models import OperationKind
 from activities.steps import OperationEnv
 from api.models import ClusterSetSpec
 
+GRANTS = "percona"
 SEED_SQL = [
     "CREATE DATABASE app",
     "CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(64))",
@@ -127,6 +128,19 @@ async def wait_rows(world: Any, site: str, sql: str, expected: Any, *, within: f
                 return False
 
         await wait_until(seen, within=within, what=f"{sql} on {m.name}")
+
+
+async def settled_status(env: OperationEnv, spec: ClusterSetSpec, *, within: float = 30.0) -> Any:
+    """Observe until HEALTHY (a channel may reconnect for a moment after an operation)."""
+    from harness import observe
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        obs = await observe(env, spec)
+        if obs.global_status == "HEALTHY" or loop.time() > deadline:
+            return obs
+        await asyncio.sleep(0.2)
 
 
 async def in_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
