@@ -246,14 +246,22 @@ def next_gno(inst: Instance, uuid: str) -> int | None:
 # --- the commit path ----------------------------------------------------------------------------------------
 
 
+def _is_ghost(inst: Instance) -> bool:
+    """Expelled while cut off: it still believes in its old view (and has no quorum in it)."""
+    me = core.server_uuid(inst)
+    return any(me in g.ghosts for g in groups(core.world_of(inst)))
+
+
 async def before_commit(inst: Instance, *args: Any) -> None:
     """A member without quorum blocks commits until it regains it; a member that left refuses them."""
     if core.APPLYING.get():
         return
-    g = group_of(inst)
-    if g is None:
+    if group_of(inst) is None and not _is_ghost(inst):
         return
     while True:
+        if _is_ghost(inst):
+            await asyncio.sleep(0.05)
+            continue
         g = group_of(inst)
         if g is None or g.member(inst) is None:
             raise rerr.gr_transaction_rollback_no_quorum()
@@ -906,3 +914,43 @@ async def shutdown(world: World) -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await t
     _GROUPS.pop(id(world), None)
+
+
+def _local_address(inst: Instance) -> str:
+    v = str(_gr_var(inst, "group_replication_local_address", "") or "")
+    return v or f"{core.report_host(inst)}:{core.port_of(inst)}"
+
+
+def force_members(inst: Instance, session: Any, value: Any) -> Any:
+    """SET GLOBAL group_replication_force_members='addr,...' on a member that lost quorum: the listed,
+    reachable members become the view (RM 20.7.8 "Handling a Network Partition and Loss of Quorum")."""
+    from mysqlsim.errors import wrong_value_for_var
+
+    del session
+    v = "" if value is None else str(value).strip()
+    if not v:
+        return ""
+    g = group_of(inst)
+    if g is None or g.member(inst) is None or member_state(inst) != "ONLINE" or has_quorum(inst):
+        raise wrong_value_for_var("group_replication_force_members", v)
+    wanted = {a.strip() for a in v.split(",") if a.strip()}
+    world = core.world_of(inst)
+    keep = [m for m in g.members if _local_address(m.inst) in wanted]
+    if inst not in [m.inst for m in keep] or any(
+        not (m.inst is inst or core.reachable(world, inst, m.inst)) for m in keep
+    ):
+        raise wrong_value_for_var("group_replication_force_members", v)
+    for m in list(g.members):
+        if m not in keep:
+            g.members.remove(m)
+            g.suspect_since.pop(core.server_uuid(m.inst), None)
+            if core.is_running(m.inst):
+                g.ghosts[core.server_uuid(m.inst)] = [x.inst for x in keep] + [m.inst]
+            st = repl(m.inst)
+            st.gr = None
+    _new_view(g)
+    if g.primary is None or g.member(g.primary) is None:
+        old = g.primary
+        g.primary = _elect(g)
+        asyncio.get_running_loop().create_task(_after_election(g, g.primary, old))
+    return v

@@ -42,6 +42,12 @@ def _uuid_or_empty(name: str) -> Any:
     return check
 
 
+def _force_members(instance: Any, session: Any, value: Any) -> Any:
+    from mysqlsim.replication import group
+
+    return group.force_members(instance, session, value)
+
+
 def _gr(name: str, default: Any, typ: type = str, **kw: Any) -> None:
     define_variable(name, default=default, scope="GLOBAL", dynamic=True, type=typ, plugin=GR, **kw)
 
@@ -112,7 +118,7 @@ def _define() -> None:
     _gr("group_replication_message_cache_size", 1073741824, int)
     _gr("group_replication_auto_increment_increment", 7, int)
     _gr("group_replication_allow_local_lower_version_join", False, bool)
-    _gr("group_replication_force_members", "")
+    _gr("group_replication_force_members", "", on_set=_force_members)
     _gr("group_replication_advertise_recovery_endpoints", "DEFAULT")
     _gr("group_replication_communication_max_message_size", 10485760, int)
     _gr("group_replication_tls_source", "MYSQL_MAIN", choices=("MYSQL_MAIN", "MYSQL_ADMIN"))

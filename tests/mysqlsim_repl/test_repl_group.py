@@ -139,3 +139,18 @@ async def test_leave_rejoin_incremental_then_clone_when_purged(tmp_path: Path) -
         await wait_for(lambda: group.member_state(m[2]) == "ONLINE", limit_s=30, what="ONLINE after clone")
         assert (await q(w, m[2], "SELECT v FROM app.t WHERE id = 11")).rows == [("purged",)]
         assert await q1(w, m[2], "SELECT STATE FROM performance_schema.clone_status") == "Completed"
+
+
+async def test_force_members_restores_quorum_on_the_minority(tmp_path: Path) -> None:
+    async with running(cluster(), tmp_path) as w:
+        m = w.sites["dc1"].members
+        await w.kill(m[1].host)
+        await w.kill(m[2].host)
+        await wait_for(lambda: roles(m[0])[m[1].host][0] == "UNREACHABLE", what="UNREACHABLE")
+        assert not group.has_quorum(m[0])
+        await expect_error(w, m[0], "SET GLOBAL group_replication_force_members = 'nope:1'", 1231)
+        addr = await q1(w, m[0], "SELECT @@group_replication_local_address")
+        await q(w, m[0], f"SET GLOBAL group_replication_force_members = '{addr}'")
+        assert roles(m[0]) == {m[0].host: ("ONLINE", "PRIMARY")}
+        await q(w, m[0], "INSERT INTO app.t VALUES (20, 'forced')")
+        await q(w, m[0], "SET GLOBAL group_replication_force_members = ''")
