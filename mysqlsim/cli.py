@@ -88,6 +88,8 @@ async def _serve(topo: Any, state_dir: Path, control_port: int) -> None:
         if runner is not None:
             await runner.cleanup()
         await world.stop()
+        with contextlib.suppress(FileNotFoundError):
+            (state_dir / "endpoints.json").unlink()  # `mysqlsim ctl` then says there is no running world
 
 
 def _prepare_state_dir(state_dir: Path) -> None:
