@@ -144,8 +144,22 @@ async def test_three_site_clusterset_end_to_end(world: Any) -> None:
             "metadata_2",
         ]
 
-        # -- one-member replica dc3
-        join3 = await run_operation(request(OperationKind.JOIN, spec, target="dc3"), env)
+        # -- one-member replica dc3, with the clone throttled (bandwidth limits set on the recipient)
+        throttled = spec_for(
+            world,
+            ["dc1", "dc2", "dc3", "dc4"],
+            primary="dc1",
+            manage_members=["dc2"],
+            cloneOptions={"donor": "primary", "maxNetworkBandwidthMib": 400, "maxDataBandwidthMib": 300},
+        )
+        part = await run_operation(request(OperationKind.JOIN, throttled, target="dc3"), env, stop_after=3)
+        assert part.context["donor"] == world.member("dc1", 0).address  # donor "primary": the global primary
+        dc3 = world.member("dc3", 0)
+        limits = await _rows(
+            dc3, "SELECT @@clone_max_network_bandwidth AS n, @@clone_max_data_bandwidth AS d"
+        )
+        assert (int(limits[0]["n"]), int(limits[0]["d"])) == (400, 300)
+        join3 = await run_operation(request(OperationKind.JOIN, throttled, target="dc3"), env)
         assert "clone" in join3.acted
 
         # -- incremental join of dc4 after a restore; rows written after the backup arrive
@@ -205,5 +219,22 @@ async def test_three_site_clusterset_end_to_end(world: Any) -> None:
         assert adopt.context["members"] == "dc1,dc2,dc3,dc4"
         obs2 = await observe(env, spec)
         assert obs2.clusters.keys() == views_before.keys()
+
+        # -- status follows trouble: a stopped channel, then a lagging applier
+        await root_sql(dc3.host, dc3.port, ["STOP REPLICA FOR CHANNEL 'clusterset_replication'"])
+        obs3 = await observe(env, spec)
+        assert obs3.clusters["dc3"].global_status == "OK_NOT_REPLICATING"
+        assert obs3.clusters["dc3"].channel_state == "OFF"
+        assert obs3.global_status == "AVAILABLE"
+        await root_sql(gp.host, gp.port, ["INSERT INTO app.t VALUES (300, 'while stopped')"])
+        obs3 = await observe(env, spec)
+        assert (obs3.clusters["dc3"].transactions_behind or 0) >= 1
+        await root_sql(dc3.host, dc3.port, ["START REPLICA FOR CHANNEL 'clusterset_replication'"])
+
+        async def healthy() -> bool:
+            o = await observe(env, spec)
+            return bool(o.global_status == "HEALTHY" and o.clusters["dc3"].transactions_behind == 0)
+
+        await wait_until(healthy, within=30, what="dc3 to catch up")
     finally:
         await env.close()
