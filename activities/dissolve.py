@@ -70,8 +70,9 @@ async def act_md(ctx: StepContext) -> None:
         )
     ep = await t.require_primary(ctx, pc)
     async with ctx.cluster(pc).endpoint_session(ep) as s:
-        for r in await s.fetch_all(sql.internal_accounts(sql.CS_ACCOUNT_PREFIX)):
-            await s.execute(sql.drop_user(p.as_str(r["user"]), p.as_str(r["host"])))
+        for r in await s.fetch_all(sql.ALL_ACCOUNTS):
+            if p.as_str(r["user"]).startswith(sql.CS_ACCOUNT_PREFIX):
+                await s.execute(sql.drop_user(p.as_str(r["user"]), p.as_str(r["host"])))
         pc_id = topo.cluster_id(pc)
         await p.in_transaction(s, sql.md_dissolve_clusterset(topo.cs_id, pc_id))
     ctx.cache.pop("topology", None)

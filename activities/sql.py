@@ -760,10 +760,7 @@ def md_dissolve_clusterset(cs_id: str, primary_cluster_id: str) -> list[str]:
     ]
 
 
-def internal_accounts(prefix: str) -> str:
-    """(probe) accounts whose name starts with `prefix` (mysql_innodb_cs_, mysql_innodb_cluster_)."""
-    pattern = prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
-    return f"SELECT User AS user, Host AS host FROM mysql.user WHERE User LIKE {lit(pattern)}"
+ALL_ACCOUNTS = "SELECT User AS user, Host AS host FROM mysql.user"  # filtered by name prefix in Python
 
 
 # ---- 10.4 view-change GTID reconciliation (spec §1.10)
