@@ -615,7 +615,11 @@ async def _bootstrap(ctx: StepContext) -> None:
         ssl = await resolve_ssl_mode(s, ctx.spec.ssl_mode)
         stack = await communication_stack(ctx)
         await s.execute(sql.set_persist("super_read_only", True))
-        vcu = view_change_uuid_for(ctx, info.server_uuid) if info.version_tuple < (8, 3, 0) else None
+        # Set whenever the server has the variable (deprecated, not removed, in 8.3+): whether 8.3+ still
+        # logs view-change GTIDs is not confirmed (spec §10.8); a separate UUID keeps them apart from
+        # real transactions either way.
+        has_vcu = await p.gvar(s, "group_replication_view_change_uuid") is not None
+        vcu = view_change_uuid_for(ctx, info.server_uuid) if has_vcu else None
         host = info.report_host or t.endpoint.host
         for name, value in gr_settings(
             group_name=group_name_for(ctx, info.server_uuid),
@@ -696,10 +700,11 @@ async def _md_cluster(ctx: StepContext) -> dict[str, str]:
     rec_user = sql.recovery_account_name(info.server_id)
     async with t.access.endpoint_session(t.endpoint) as ts:
         tsl = await p.gvar(ts, "group_replication_transaction_size_limit")
+        has_vcu = await p.gvar(ts, "group_replication_view_change_uuid") is not None
     host_name = info.report_host or t.endpoint.host
     port = info.port or t.endpoint.port
     address = f"{host_name}:{port}"
-    vcu = view_change_uuid_for(ctx, info.server_uuid) if info.version_tuple < (8, 3, 0) else None
+    vcu = view_change_uuid_for(ctx, info.server_uuid) if has_vcu else None
     async with gp.session() as s:
         pc_tsl = await p.gvar(s, "group_replication_transaction_size_limit")
         cluster_id = p.as_str(await s.scalar(sql.SELECT_UUID))

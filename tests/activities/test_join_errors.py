@@ -19,7 +19,7 @@ SEED_SQL = [
     "CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(64))",
     "INSERT INTO app.t VALUES (1,'a')",
 ]
-ERROR_SITES = ["epw", "egrant", "eplugin", "egtid", "esid", "edata", "epurge"]
+ERROR_SITES = ["epw", "egrant", "eplugin", "egtid", "esid", "edata", "v84", "epurge"]
 
 
 def _site(name: str, **kw: Any) -> dict[str, Any]:
@@ -42,7 +42,14 @@ TOPOLOGY: dict[str, Any] = {
             "dataset_bytes": 10_000_000,
             "seed_sql": SEED_SQL,
         },
-        *[_site(n, seed_sql=SEED_SQL) if n == "edata" else _site(n) for n in ERROR_SITES],
+        *[
+            _site(n, seed_sql=SEED_SQL)
+            if n == "edata"
+            else _site(n, version="8.4.3")
+            if n == "v84"
+            else _site(n)
+            for n in ERROR_SITES
+        ],
     ],
     "default_bandwidth_mbit": 10000,
     "time_scale": 5000.0,
@@ -138,6 +145,24 @@ async def test_replica_not_empty(world: Any, spec: Any, env: OperationEnv) -> No
     err = await _join_error(env, spec, "edata")
     assert isinstance(err, errors.ReplicaNotEmpty), repr(err)
     assert "app" in str(err)
+
+
+async def test_84_replica_of_80_primary(world: Any, spec: Any, env: OperationEnv) -> None:
+    """8.0 -> 8.4 replication is allowed (next higher series) but CLONE across series is not: clone is
+    refused naming both versions; auto joins the empty 8.4 instance incrementally."""
+    err = await _join_error(env, spec, "v84")
+    assert isinstance(err, errors.IncompatibleVersion), repr(err)
+    assert "8.4.3" in str(err) and "8.0.36" in str(err)
+    auto = spec_for(
+        world, ["dc1", *ERROR_SITES], primary="dc1", createReplicaClusterOptions={"recoveryMethod": "auto"}
+    )
+    run = await run_operation(request(OperationKind.JOIN, auto, target="v84"), env)
+    assert run.context["recovery"] == "incremental"
+    ep = world.member("v84", 0)
+    rows = await root_sql(ep.host, ep.port, ["SELECT COUNT(*) AS n FROM app.t"])
+    assert int(rows[0]["n"]) >= 1
+    obs = await observe(env, auto)
+    assert obs.clusters["v84"].global_status == "OK", obs.clusters["v84"]
 
 
 async def _restore(world: Any, site: str) -> None:
