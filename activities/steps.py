@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from activities.connections import ClusterAccess, ConnectionSettings, Credentials, Pools
 from activities.credentials import CLUSTERSET_USER, SecretReader, derived_password
-from activities.errors import ClusterSetError, InvalidRequest
+from activities.errors import AccessDenied, ClusterSetError, InvalidRequest, MissingPrivilege
 from activities.models import (
     CloneProgress,
     ClusterSetObservation,
@@ -263,6 +263,8 @@ async def plan_operation(req: OperationRequest, *, env: OperationEnv) -> Operati
     for step in steps:
         try:
             done = await step.probe(ctx)
+        except (AccessDenied, MissingPrivilege):
+            raise  # a dry run with wrong credentials must say so, not report "not done"
         except ClusterSetError as e:
             log.info("probe of %s/%s could not decide: %s", req.kind.value, step.name, e)
             done = False

@@ -12,7 +12,7 @@ from harness import CS_PASSWORD, make_env, observe, request, root_sql, run_opera
 
 from activities import errors
 from activities.models import OperationKind
-from activities.steps import OperationEnv
+from activities.steps import OperationEnv, plan_operation
 
 SEED_SQL = [
     "CREATE DATABASE app",
@@ -94,6 +94,12 @@ async def test_wrong_password(world: Any, spec: Any, env: OperationEnv) -> None:
         await bad.close()
     assert isinstance(err, errors.AccessDenied)
     assert "credentialsSecret" in str(err)
+    bad = make_env(ca_path=world.ca_path, password="not-the-password")
+    try:  # the dry run says so too, instead of "not done"
+        with pytest.raises(errors.AccessDenied):
+            await plan_operation(request(OperationKind.JOIN, spec, target="epw"), env=bad)
+    finally:
+        await bad.close()
 
 
 async def test_missing_grant(world: Any, spec: Any, env: OperationEnv) -> None:
