@@ -236,7 +236,10 @@ async def _stream(replica: Instance, ch: Channel, src: Instance) -> None:
     world = core.world_of(replica)
     have = core.gtid_executed(replica).union(ch.received)
     wanted_from(src, have)
-    ch.group_name = str(core.get_var(src, "group_replication_group_name") or "") if _src_in_group(src) else ""
+    # GROUP_NAME: the group this (replica) server belongs to, if any
+    ch.group_name = (
+        str(core.get_var(replica, "group_replication_group_name") or "") if _src_in_group(replica) else ""
+    )
     last_beat = time.monotonic()
     cursor: list[Any] = [None, 0]
     while True:

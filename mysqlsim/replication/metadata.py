@@ -15,7 +15,16 @@ import uuid as _uuid
 from typing import TYPE_CHECKING, Any
 
 from mysqlsim.errors import wrong_paramcount_to_native_fct
-from mysqlsim.registry import SQL_FUNCTIONS, Result, StatementContext, procedure, sql_function
+from mysqlsim.registry import (
+    PROCEDURES,
+    SQL_FUNCTIONS,
+    SYSTEM_TABLES,
+    Result,
+    StatementContext,
+    procedure,
+    sql_function,
+    system_table,
+)
 from mysqlsim.replication import core
 
 if TYPE_CHECKING:
@@ -525,3 +534,69 @@ if "json_merge_patch" not in SQL_FUNCTIONS:
         for p in parsed[1:]:
             acc = _merge_patch(acc, p)
         return json.dumps(acc)
+
+
+_ROUTINE_COLUMNS = [
+    ("SPECIFIC_NAME", "TEXT"),
+    ("ROUTINE_CATALOG", "TEXT"),
+    ("ROUTINE_SCHEMA", "TEXT"),
+    ("ROUTINE_NAME", "TEXT"),
+    ("ROUTINE_TYPE", "TEXT"),
+    ("DATA_TYPE", "TEXT"),
+    ("ROUTINE_BODY", "TEXT"),
+    ("ROUTINE_DEFINITION", "TEXT"),
+    ("EXTERNAL_NAME", "TEXT"),
+    ("EXTERNAL_LANGUAGE", "TEXT"),
+    ("PARAMETER_STYLE", "TEXT"),
+    ("IS_DETERMINISTIC", "TEXT"),
+    ("SQL_DATA_ACCESS", "TEXT"),
+    ("SQL_PATH", "TEXT"),
+    ("SECURITY_TYPE", "TEXT"),
+    ("CREATED", "DATETIME"),
+    ("LAST_ALTERED", "DATETIME"),
+    ("SQL_MODE", "TEXT"),
+    ("ROUTINE_COMMENT", "TEXT"),
+    ("DEFINER", "TEXT"),
+    ("CHARACTER_SET_CLIENT", "TEXT"),
+    ("COLLATION_CONNECTION", "TEXT"),
+    ("DATABASE_COLLATION", "TEXT"),
+]
+
+if ("information_schema", "routines") not in SYSTEM_TABLES:
+
+    @system_table("information_schema", "routines", columns=_ROUTINE_COLUMNS)
+    def routines(inst: Instance) -> list[tuple[Any, ...]]:
+        """information_schema.ROUTINES for the stored procedures the simulator provides (the metadata's)."""
+        rows: list[tuple[Any, ...]] = []
+        created = "2024-01-01 00:00:00"
+        for (schema, name), proc in sorted(PROCEDURES.items()):
+            if proc.requires_schema and not inst.engine.schema_exists(schema):
+                continue
+            rows.append(
+                (
+                    name,
+                    "def",
+                    schema,
+                    name,
+                    "PROCEDURE",
+                    "",
+                    "SQL",
+                    None,
+                    None,
+                    "SQL",
+                    "SQL",
+                    "NO",
+                    "MODIFIES SQL DATA",
+                    None,
+                    "INVOKER",
+                    created,
+                    created,
+                    "",
+                    "",
+                    "root@localhost",
+                    "utf8mb4",
+                    "utf8mb4_0900_ai_ci",
+                    "utf8mb4_0900_ai_ci",
+                )
+            )
+        return rows

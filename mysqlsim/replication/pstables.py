@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from mysqlsim.registry import system_table
+from mysqlsim.registry import status_variable, system_table
 from mysqlsim.replication import core
 from mysqlsim.replication.state import GR_APPLIER, GR_RECOVERY, ZERO_TS, Channel, repl, ts
 
@@ -601,3 +601,14 @@ def clone_progress(inst: Instance) -> Iterable[Row]:
         )
         for s in run.stages
     ]
+
+
+@status_variable("group_replication_primary_member")
+def _gr_primary_member(inst: Instance) -> str:
+    """SHOW STATUS LIKE 'group_replication_primary_member' (read by older MySQL Routers)."""
+    from mysqlsim.replication import group
+
+    g = group.group_of(inst)
+    if g is None or g.primary is None or not core.plugin_active(inst, "group_replication"):
+        return ""
+    return core.server_uuid(g.primary)
