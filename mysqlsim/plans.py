@@ -18,7 +18,6 @@ from sqlglot import exp
 
 from mysqlsim import engine as eng
 from mysqlsim import errors
-from mysqlsim.registry import SYSTEM_TABLES
 
 _LITERAL = re.compile(
     r"""'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`[^`]*`|(?<![\w.@$])\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w.])"""
@@ -94,7 +93,35 @@ def templatize(sql: str) -> tuple[str, tuple[Any, ...]] | None:
 @dataclass(frozen=True)
 class SelectPlan:
     sqlite_sql: str
+    #: every table reference (schema, table): user tables are checked, system tables materialised
     tables: tuple[tuple[str, str], ...]
+    #: registry functions evaluated per row by SQLite (installed, plugin/privilege-checked at run time)
+    functions: tuple[str, ...] = ()
+    #: (generated column name, MySQL column name with '?' for the literals, offset of its first literal)
+    aliases: tuple[tuple[str, str, int], ...] = ()
+
+    def column_names(self, params: tuple[Any, ...]) -> dict[str, str]:
+        out = {}
+        for col, text, offset in self.aliases:
+            if text == "":  # a bare literal: the column is named by its value
+                v = params[offset] if offset < len(params) else ""
+                out[col] = str(v)
+                continue
+            i = offset
+            parts = text.split("?")
+            rendered = [parts[0]]
+            for rest in parts[1:]:
+                rendered.append(_render(params[i]) if i < len(params) else "?")
+                rendered.append(rest)
+                i += 1
+            out[col] = "".join(rendered)
+        return out
+
+
+def _render(v: Any) -> str:
+    if isinstance(v, str):
+        return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return str(v)
 
 
 @dataclass(frozen=True)
@@ -138,32 +165,77 @@ def select_plan(template: str, nparams: int, database: str | None) -> SelectPlan
     return built
 
 
+#: functions whose value depends on the session: evaluated by the ordinary path
+_SESSION_FUNCTIONS = frozenset(
+    {"USER", "SESSION_USER", "SYSTEM_USER", "CONNECTION_ID", "LAST_INSERT_ID", "ROW_COUNT"}
+)
+
+
 def _build_select(template: str, nparams: int, database: str | None) -> SelectPlan | None:
+    from mysqlsim.registry import SQL_FUNCTIONS
+
     try:
         tree = eng.parse(template)
     except errors.MySQLError:
         return None
-    if not isinstance(tree, exp.Select) or _volatile(tree):
+    if not isinstance(tree, exp.Select):
         return None
-    if any(isinstance(n, exp.Placeholder) for p in tree.expressions for n in p.walk()):
-        return None  # projection names would show '?'
-    tables: list[tuple[str, str]] = []
+    functions: list[str] = []
+    for n in tree.walk():
+        if isinstance(n, exp.Parameter | exp.CurrentUser | exp.Offset):
+            return None
+        if isinstance(n, exp.Anonymous):
+            name = str(n.this)
+            if name.upper() in _SESSION_FUNCTIONS:
+                return None
+            f = SQL_FUNCTIONS.get(name.lower())
+            if f is not None:
+                if f.pre_evaluate:
+                    return None
+                functions.append(f.name)
+    refs: list[tuple[str, str]] = []
     for t in eng.table_refs(tree):
         schema = t.db or database
-        if (
-            not schema
-            or schema.lower() in eng.BUILTIN_SCHEMAS
-            or (schema.lower(), t.name.lower()) in SYSTEM_TABLES
-        ):
+        if not schema:
             return None
-        tables.append((schema, t.name))
-    if not tables:
-        return None
+        refs.append((schema, t.name))
+    # column names as the ordinary path gives them (the literals are rendered back at run time)
+    aliases: list[tuple[str, str, int]] = []
+    offset = 0
+    new: list[Any] = []
+    has_cte = tree.args.get("with_") is not None or tree.args.get("with") is not None
+    for i, p in enumerate(tree.expressions):
+        text = p.sql(dialect="mysql")
+        k = text.count("?")
+        if isinstance(p, exp.Alias | exp.Column | exp.Star):
+            new.append(p)
+        else:
+            if k and has_cte:
+                return None
+            col = f"__mysqlsim_c{i}"
+            aliases.append((col, "" if isinstance(p, exp.Placeholder) else text, offset))
+            new.append(exp.alias_(p, exp.to_identifier(col, quoted=True), copy=False))
+        offset += k
+    tree.set("expressions", new)
+    for n in list(tree.walk()):
+        if isinstance(n, exp.SessionParameter):
+            kind = n.args.get("kind")
+            n.replace(_sysvar(n.name, str(kind) if kind else ""))
+        elif isinstance(n, exp.CurrentVersion):
+            n.replace(_sysvar("version", ""))
+        elif isinstance(n, exp.CurrentSchema):
+            n.replace(eng.literal(database))
     eng.rename_tables(tree, current_db=database, alias_targets=True)
     sql = eng.to_sqlite(tree)
     if _placeholders(sql) != nparams:
         return None
-    return SelectPlan(sql, tuple(tables))
+    return SelectPlan(sql, tuple(refs), tuple(dict.fromkeys(functions)), tuple(aliases))
+
+
+def _sysvar(name: str, scope: str) -> exp.Expression:
+    return exp.Anonymous(
+        this="MYSQLSIM_SYSVAR", expressions=[exp.Literal.string(name), exp.Literal.string(scope)]
+    )
 
 
 def dml_plan(template: str, nparams: int, database: str | None) -> DmlPlan | None:

@@ -14,7 +14,7 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -400,12 +400,17 @@ class SimSession:
         return await self.run_query(tree)
 
     def _run_select_plan(self, plan: plans.SelectPlan, params: tuple[Any, ...]) -> Result:
-        en = self.instance.engine
-        for schema, table in plan.tables:
-            if not en.table_exists(schema, table):
-                raise errors.no_such_table(schema, table)
-            self.require_table("SELECT", schema, table)
+        inst = self.instance
+        en = inst.engine
+        for fname in plan.functions:
+            f = SQL_FUNCTIONS[fname]
+            if f.plugin and not inst.plugin_active(f.plugin):
+                raise errors.function_does_not_exist(fname, schema=self.database)
+            if f.privilege:
+                self.require_global(*f.privilege)
+            inst.ensure_sqlite_function(fname)
         conn = en.conn if self.sqlite_txn else en.reader
+        temps = self.materialise_refs(plan.tables, conn)
         token = CURRENT_CONTEXT.set(self.ctx)
         try:
             cur = conn.execute(plan.sqlite_sql, params)
@@ -414,6 +419,11 @@ class SimSession:
             raise eng.map_sqlite_error(e, current_db=self.database) from None
         finally:
             CURRENT_CONTEXT.reset(token)
+            for name in temps:
+                conn.execute(f'DROP TABLE IF EXISTS temp."{name}"')
+        if plan.aliases:
+            names = plan.column_names(params)
+            cols = [names.get(c, c) for c in cols]
         return Result(columns=cols, rows=rows)
 
     async def run_query(self, tree: exp.Expression) -> Result:
@@ -442,15 +452,24 @@ class SimSession:
 
     def _materialise(self, tree: exp.Expression, conn: sqlite3.Connection | None = None) -> list[str]:
         """Load the system tables a query reads into TEMP tables; check table privileges."""
-        inst = self.instance
-        made: list[str] = []
-        seen: set[tuple[str, str]] = set()
+        refs: list[tuple[str, str]] = []
         for t in eng.table_refs(tree):
             schema = t.db or self.database
             if not schema:
                 raise errors.no_db_selected()
+            refs.append((schema, t.name))
+        return self.materialise_refs(refs, conn)
+
+    def materialise_refs(
+        self, refs: Iterable[tuple[str, str]], conn: sqlite3.Connection | None = None
+    ) -> list[str]:
+        """Check existence and SELECT privilege of (schema, table) references; system tables become TEMP
+        tables on ``conn`` (returned, to be dropped after the query)."""
+        inst = self.instance
+        made: list[str] = []
+        seen: set[tuple[str, str]] = set()
+        for schema, name in refs:
             sl = schema.lower()
-            name = t.name
             key = (sl, name.lower())
             if key in seen:
                 continue
@@ -865,7 +884,8 @@ def _alias_projections(tree: exp.Select) -> None:
         if isinstance(p, exp.Alias | exp.Column | exp.Star):
             new.append(p)
             continue
-        text = p.sql(dialect="mysql")
+        # a literal's column is named by its value (SELECT 'abc' -> abc); others by the expression text
+        text = str(p.this) if isinstance(p, exp.Literal) else p.sql(dialect="mysql")
         new.append(exp.alias_(p, exp.to_identifier(text, quoted=True)))
     tree.set("expressions", new)
 

@@ -631,3 +631,59 @@ def table_privileges(inst: Any) -> list[tuple[Any, ...]]:
             g = "YES" if (db, t) in acc.table_grant_option else "NO"
             rows.extend((_grantee(acc), "def", db, t, p, g) for p in sorted(privs))
     return rows
+
+
+@system_table(
+    "information_schema",
+    "routines",
+    columns=[
+        ("SPECIFIC_NAME", T),
+        ("ROUTINE_CATALOG", T),
+        ("ROUTINE_SCHEMA", T),
+        ("ROUTINE_NAME", T),
+        ("ROUTINE_TYPE", T),
+        ("DATA_TYPE", T),
+        ("ROUTINE_BODY", T),
+        ("ROUTINE_DEFINITION", T),
+        ("EXTERNAL_LANGUAGE", T),
+        ("IS_DETERMINISTIC", T),
+        ("SQL_DATA_ACCESS", T),
+        ("SECURITY_TYPE", T),
+        ("CREATED", TS),
+        ("LAST_ALTERED", TS),
+        ("SQL_MODE", T),
+        ("ROUTINE_COMMENT", T),
+        ("DEFINER", T),
+    ],
+)
+def routines(inst: Any) -> list[tuple[Any, ...]]:
+    """Procedures registered with @procedure whose schema exists on the instance (their bodies are
+    simulator code, so ROUTINE_DEFINITION is empty)."""
+    from mysqlsim.registry import PROCEDURES
+
+    rows: list[tuple[Any, ...]] = []
+    for (schema, name), proc in sorted(PROCEDURES.items()):
+        if proc.requires_schema and not inst.engine.schema_exists(schema):
+            continue
+        rows.append(
+            (
+                name,
+                "def",
+                schema,
+                name,
+                "PROCEDURE",
+                "",
+                "SQL",
+                "",
+                "SQL",
+                "NO",
+                "MODIFIES SQL DATA",
+                "INVOKER",
+                None,
+                None,
+                "",
+                "",
+                "mysql.sys@localhost",
+            )
+        )
+    return rows
