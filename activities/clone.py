@@ -126,6 +126,14 @@ def _begin_text(progress: CloneProgress | None) -> str | None:
     return progress.started_at.replace(tzinfo=None).isoformat(sep=" ", timespec="milliseconds")
 
 
+def _ms_text(value: Any) -> str:
+    """A DATETIME(3) literal ('YYYY-MM-DD HH:MM:SS.mmm') from a driver value or text."""
+    dt = _dt(value)
+    if dt is None:
+        return p.as_str(value)
+    return dt.replace(tzinfo=None).isoformat(sep=" ", timespec="milliseconds")
+
+
 async def run_clone(
     ctx: StepContext,
     *,
@@ -144,7 +152,7 @@ async def run_clone(
         attach = row is not None and (
             row.state in ("In Progress", "Not Started") or (row.state == "Completed" and since is not None)
         )
-        started = row.begin_time if (row is not None and attach) else p.as_str(await s.scalar(sql.NOW3))
+        started = _ms_text(row.begin_time if (row is not None and attach) else await s.scalar(sql.NOW3))
     clone_task: asyncio.Task[None] | None = None
     if not attach:
         clone_task = asyncio.create_task(

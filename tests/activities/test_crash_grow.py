@@ -1,5 +1,6 @@
 """Growing a replica site, interrupted after each step and killed while the joiner is recovering: the
-re-run from the first step ends with the same group (every member ONLINE) and the same metadata rows."""
+re-run from the first step ends with the same group (every member ONLINE) and the same metadata rows.
+Also: the clone step retried with the last heartbeat (`resume`) re-attaches to the CLONE it started."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from harness import (
     root_sql,
     run_operation,
     spec_for,
+    wait_until,
 )
 
 from activities.models import OperationKind
@@ -35,9 +37,12 @@ TOPOLOGY: dict[str, Any] = {
             "mode": "innodb_cluster",
             "cluster_name": "dc1",
             "seed_sql": ["CREATE DATABASE app"],
+            "dataset_bytes": 500_000_000,
         },
         *[{"name": n, "members": 2, "version": "8.0.36", "mode": "empty"} for n in SITES],
+        {"name": "slow", "members": 1, "version": "8.0.36", "mode": "empty"},
     ],
+    "links": [{"sites": ["dc1", "slow"], "latency_ms": 1, "bandwidth_mbit": 20}],
     "default_bandwidth_mbit": 10000,
     "time_scale": 2000.0,
 }
@@ -107,5 +112,49 @@ async def test_grow_interrupted(world: Any, site: str, interrupt: Any) -> None:
         for key in ("group_online", "channel", "actions", "managed_count", "super_read_only", "member_role"):
             assert facts[key] == reference[key], (key, facts[key], reference[key])
         assert await _md_instances(world, site) == 2
+    finally:
+        await env.close()
+
+
+async def test_clone_step_resumed_with_its_heartbeat_reattaches(world: Any) -> None:
+    """Cancel the clone step once it reported progress, run it again with that progress as `resume`
+    (what the Temporal wrapper passes from the heartbeat): no second CLONE, same start time."""
+    import asyncio
+
+    from activities.models import CloneProgress, StepInput
+    from activities.steps import run_step
+
+    env = make_env(ca_path=world.ca_path)
+    try:
+        spec = spec_for(world, ["dc1", "slow"], primary="dc1")
+        await run_operation(request(OperationKind.BOOTSTRAP, spec), env)
+        req = request(OperationKind.JOIN, spec, target="slow")
+        first = await run_operation(req, env, stop_after=3)  # validate, cs_account, clone_prepare
+        seen: list[CloneProgress] = []
+
+        async def record(pr: CloneProgress) -> None:
+            seen.append(pr)
+
+        inp = StepInput(request=req.model_copy(update={"context": first.context}), step="clone")
+        task = asyncio.ensure_future(run_step(inp, env=env, on_progress=record))
+
+        async def reported() -> bool:
+            return any(pr.state == "In Progress" and pr.started_at for pr in seen)
+
+        await wait_until(reported, within=60, what="clone progress")
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, Exception):
+            pass
+        heartbeat = [pr for pr in seen if pr.state == "In Progress"][-1]
+        assert heartbeat.percent < 100.0 and heartbeat.bytes_total > 0
+        result = await run_step(inp, env=env, on_progress=record, resume=heartbeat)
+        assert not result.already_done
+        assert result.outputs["clone_started_at"] == heartbeat.started_at.isoformat()
+        assert world.ctl.clone_count(world.member("slow", 0).host) == 1
+        rest = await run_operation(req, env)
+        assert "clone" not in rest.acted
+        assert world.ctl.clone_count(world.member("slow", 0).host) == 1
     finally:
         await env.close()
