@@ -412,6 +412,36 @@ def map_sqlite_error(e: sqlite3.Error, *, current_db: str | None) -> errors.MySQ
     return errors.unknown_error(msg)
 
 
+_DATETIME_FRACTION = re.compile(r"^(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2})\.(\d{1,6})$")
+
+
+def normalize_datetime_text(s: str) -> str:
+    """'2026-11-22 14:11:04.673' -> '2026-11-22 14:11:04.673000': DATETIME(n) values and literals with
+    fractional seconds compare as datetimes although SQLite compares them as text."""
+    m = _DATETIME_FRACTION.match(s)
+    if m is None:
+        return s
+    return f"{m.group(1)}.{m.group(2).ljust(6, '0')}"
+
+
+def mysql_to_sqlite(tree: exp.Expression) -> None:
+    """Rewrites sqlglot's SQLite output needs: LEFT/RIGHT, LIKE's default escape character '\\',
+    datetime literals with fractional seconds."""
+    for node in list(tree.walk()):
+        if isinstance(node, exp.Left):
+            node.replace(
+                exp.Anonymous(this="SUBSTR", expressions=[node.this, exp.Literal.number(1), node.expression])
+            )
+        elif isinstance(node, exp.Right):
+            node.replace(exp.Anonymous(this="SUBSTR", expressions=[node.this, exp.Neg(this=node.expression)]))
+        elif isinstance(node, exp.Like) and not isinstance(node.parent, exp.Escape):
+            node.replace(exp.Escape(this=node.copy(), expression=exp.Literal.string("\\")))
+        elif isinstance(node, exp.Literal) and node.is_string and "." in node.this and ":" in node.this:
+            norm = normalize_datetime_text(node.this)
+            if norm != node.this:
+                node.replace(exp.Literal.string(norm))
+
+
 def table_refs(tree: exp.Expression) -> list[exp.Table]:
     """Table references of a statement, excluding CTE names."""
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
@@ -453,6 +483,7 @@ def rename_tables(
         elif alias_targets:
             new.set("alias", exp.TableAlias(this=exp.to_identifier(t.name, quoted=True)))
         t.replace(new)
+    mysql_to_sqlite(tree)
     # CAST(x AS JSON) -> JSON(x) (SQLite has no JSON type; its affinity would turn text into 0)
     for cast in list(tree.find_all(exp.Cast)):
         to = cast.args.get("to")
@@ -674,6 +705,8 @@ def _temp_type(t: str) -> str:
 def _adapt(v: Any) -> Any:
     if isinstance(v, _dt.datetime):
         return v.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(v, str) and "." in v and ":" in v:
+        return normalize_datetime_text(v)
     if isinstance(v, bool):
         return int(v)
     if isinstance(v, dict | list):

@@ -58,7 +58,9 @@ def _decode_string(tok: str) -> str:
     while i < len(body):
         ch = body[i]
         if ch == "\\" and i + 1 < len(body):
-            out.append(_ESCAPES.get(body[i + 1], body[i + 1]))
+            nxt = body[i + 1]
+            # \% and \_ keep their backslash (they are LIKE escapes, RM 'String Literals')
+            out.append("\\" + nxt if nxt in "%_" else _ESCAPES.get(nxt, nxt))
             i += 2
             continue
         out.append(ch)
@@ -79,7 +81,7 @@ def templatize(sql: str) -> tuple[str, tuple[Any, ...]] | None:
         parts.append("?")
         pos = m.end()
         if tok[0] in "'\"":
-            params.append(_decode_string(tok))
+            params.append(eng.normalize_datetime_text(_decode_string(tok)))
         elif "." in tok or "e" in tok or "E" in tok:
             params.append(float(tok))
         else:
