@@ -213,7 +213,15 @@ async def test_three_site_clusterset_end_to_end(world: Any) -> None:
 
         # -- adoption of the ClusterSet by another orchestrator changes nothing
         views_before = obs.clusters
+        gtids_before = await _rows(gp, "SELECT @@global.gtid_executed AS g")
+        count_before = await _rows(
+            gp, "SELECT COUNT(*) AS n FROM mysql_innodb_cluster_metadata.clusterset_views"
+        )
         adopt = await run_operation(request(OperationKind.ADOPT, spec, name="cs1"), env)
+        assert await _rows(gp, "SELECT @@global.gtid_executed AS g") == gtids_before  # nothing written
+        assert await _rows(
+            gp, "SELECT COUNT(*) AS n FROM mysql_innodb_cluster_metadata.clusterset_views"
+        ) == (count_before)
         assert adopt.context["primary_cluster"] == "dc1"
         assert adopt.context["spec_primary_matches"] == "true"
         assert adopt.context["members"] == "dc1,dc2,dc3,dc4"
@@ -236,5 +244,14 @@ async def test_three_site_clusterset_end_to_end(world: Any) -> None:
             return bool(o.global_status == "HEALTHY" and o.clusters["dc3"].transactions_behind == 0)
 
         await wait_until(healthy, within=30, what="dc3 to catch up")
+
+        # -- the whole primary site down: status says so (from the replicas' metadata), it does not fail
+        for m in world.endpoints["dc1"]:
+            world.ctl.kill(m.host)
+        down = await observe(env, spec)
+        assert not down.reachable and down.bootstrapped
+        assert down.primary_cluster == "dc1" and down.global_status == "UNAVAILABLE"
+        assert down.clusters["dc1"].global_status == "UNKNOWN"
+        assert down.error and "dc1" in down.error
     finally:
         await env.close()
