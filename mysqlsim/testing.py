@@ -170,12 +170,23 @@ def running_world(
     state_dir: Path | str | None = None,
     startup_timeout: float = 120.0,
 ) -> Iterator[RunningWorld]:
-    """Start ``mysqlsim serve`` in its own process group; yield when endpoints.json is written."""
-    own_tmp = None
+    """Start ``mysqlsim serve`` in its own process group; yield when endpoints.json is written; stop it
+    (SIGTERM, then SIGKILL) on exit.  Without ``state_dir`` a temporary directory is used and removed."""
     if state_dir is None:
-        own_tmp = tempfile.TemporaryDirectory(prefix="mysqlsim-")
-        state_dir = own_tmp.name
-    sd = Path(state_dir)
+        with (
+            tempfile.TemporaryDirectory(prefix="mysqlsim-") as d,
+            _running_world(topology, Path(d), startup_timeout) as w,
+        ):
+            yield w
+        return
+    with _running_world(topology, Path(state_dir), startup_timeout) as w:
+        yield w
+
+
+@contextlib.contextmanager
+def _running_world(
+    topology: dict[str, Any] | str | Path, sd: Path, startup_timeout: float
+) -> Iterator[RunningWorld]:
     sd.mkdir(parents=True, exist_ok=True)
     if isinstance(topology, str | Path):
         topo = yaml.safe_load(Path(topology).read_text())
@@ -226,10 +237,6 @@ def running_world(
         finally:
             _stop(proc)
             log.close()
-            if own_tmp is not None and proc.poll() is not None:
-                pass
-    if own_tmp is not None:
-        own_tmp.cleanup()
     raise RuntimeError(f"mysqlsim serve failed to start:\n{last_err}")
 
 
