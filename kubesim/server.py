@@ -205,6 +205,10 @@ class KubeSim:
         else:
             self._flowing.set()
 
+    def expire_watches(self) -> int:
+        """End every open watch so that its resume gets 410 Gone (and the client must list again)."""
+        return self.store.expire_watches()
+
     async def drop_watches_async(self) -> int:
         """`drop_watches()` as a coroutine, for callers on another thread's loop."""
         return self.drop_watches()
@@ -304,6 +308,8 @@ class KubeSim:
             raise ApiError(code=405, reason="MethodNotAllowed", message="use POST")
         if parts == ["drop-watches"]:
             return web.json_response({"dropped": self.drop_watches()})
+        if parts == ["expire-watches"]:
+            return web.json_response({"expired": self.expire_watches()})
         if parts == ["compact"]:
             self.compact()
             return web.json_response({"compactedThrough": self.store.compacted_through})
@@ -501,7 +507,7 @@ class KubeSim:
                 last = max(last, event.resource_version)
             deadline = time.monotonic() + timeout
             next_bookmark = time.monotonic() + self.bookmark_interval
-            while True:
+            while not sub.closed:
                 now = time.monotonic()
                 if now >= deadline:
                     break
@@ -511,7 +517,7 @@ class KubeSim:
                 try:
                     event_or_end = await asyncio.wait_for(sub.queue.get(), timeout=wait)
                 except TimeoutError:
-                    if bookmarks and time.monotonic() >= next_bookmark:
+                    if bookmarks and time.monotonic() >= next_bookmark and not sub.closed:
                         await send(
                             "BOOKMARK",
                             {

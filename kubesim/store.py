@@ -58,6 +58,7 @@ class Subscriber:
     resource_key: str
     namespace: str | None
     queue: asyncio.Queue[Event | None] = field(default_factory=asyncio.Queue)
+    closed: bool = False  # set by drop_watches(): send nothing more, not even a bookmark
 
 
 class Store:
@@ -124,9 +125,19 @@ class Store:
         """Close every open watch stream (as an API server restart or a load balancer would)."""
         count = len(self.subscribers)
         for sub in self.subscribers:
+            sub.closed = True
             sub.queue.put_nowait(None)
         self.subscribers = []
         return count
+
+    def expire_watches(self) -> int:
+        """End every open watch so that resuming it gets 410 Gone (history compacted past its version).
+
+        One step on the server's loop, so no stream can slip a newer bookmark in between.
+        """
+        self.resource_version += 1  # versions are opaque; a gap is what etcd gives too
+        self.compact()
+        return self.drop_watches()
 
     def _next_rv(self) -> str:
         self.resource_version += 1

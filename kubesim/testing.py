@@ -55,6 +55,10 @@ class RunningKubeSim:
         """Forget the watch history: the next watch from an older resourceVersion gets 410 Gone."""
         self.call(self.sim.compact)
 
+    def expire_watches(self) -> int:
+        """End every open watch so that resuming it gets 410 Gone (forces the client to list again)."""
+        return self.call(self.sim.expire_watches)
+
     def stall_watches(self, stalled: bool = True) -> None:
         """Keep watch streams open but silent (or let them flow again)."""
         self.call(lambda: self.sim.stall_watches(stalled))

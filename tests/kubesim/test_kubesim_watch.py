@@ -169,3 +169,28 @@ def test_watch_with_label_selector_and_deletion_events(kube: RunningKubeSim) -> 
         )
     ]
     assert seen == [("ADDED", "a", False), ("MODIFIED", "a", True), ("DELETED", "a", True)]
+
+
+def test_expire_watches_makes_the_resume_410(kube: RunningKubeSim) -> None:
+    co = _co(kube)
+    listed = co.list_namespaced_custom_object(G, V, "default", P)
+    w = watch.Watch()
+    rv = listed["metadata"]["resourceVersion"]
+    for event in w.stream(
+        co.list_namespaced_custom_object,
+        G,
+        V,
+        "default",
+        P,
+        resource_version=rv,
+        allow_watch_bookmarks=True,
+        timeout_seconds=30,
+    ):
+        rv = event["raw_object"]["metadata"]["resourceVersion"]
+        assert kube.expire_watches() == 1  # ends this stream; nothing more comes on it
+    with pytest.raises(ApiException) as exc:
+        for _ in watch.Watch().stream(
+            co.list_namespaced_custom_object, G, V, "default", P, resource_version=rv, timeout_seconds=2
+        ):
+            pass
+    assert exc.value.status == 410

@@ -160,13 +160,9 @@ async def test_failed_rejoin_keeps_the_annotation_without_a_retry_loop(
             # Later events for the CR (status writes, a label, a re-list) do not resend the rejoin.
             world.patch({"metadata": {"labels": {"touched": "yes"}}})
             relists = w1.relists("gone")
-            world.kube.stall_watches()
-            kclient.CoreV1Api(world.kube.api_client).create_namespaced_secret(
-                "default", {"metadata": {"name": "x"}}
-            )
-            world.kube.compact()
-            world.kube.stall_watches(False)
-            world.kube.drop_watches()
+            # Compact the history past the watcher's resourceVersion and cut the stream: the resumed
+            # watch gets 410 Gone and the watcher lists again.
+            world.kube.expire_watches()
             await eventually("a re-list", lambda: w1.relists("gone") > relists)
             assert w1.count("Rejoin") == 1
         # A restarted watcher (no memory) sends it again; the workflow's validator refuses the repeat.

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from kubernetes import client as kclient
 from temporalio.client import WorkflowExecutionStatus
 from watcher_world import World, eventually
 
@@ -55,15 +54,9 @@ async def _ready(world: World, obj: dict[str, Any], generation: int = 1) -> Clus
 async def test_relists_after_410_gone(world_factory: Callable[..., Any]) -> None:
     async with world_factory() as world, world.watcher() as w:
         await eventually("first list", lambda: w.metrics.listed)
-        # Hold the stream so the watcher's resourceVersion falls behind, write elsewhere, compact the
-        # history past it, and cut the stream: the resumed watch gets 410 Gone and the watcher lists again.
-        world.kube.stall_watches()
-        kclient.CoreV1Api(world.kube.api_client).create_namespaced_secret(
-            "default", {"metadata": {"name": "s"}}
-        )
-        world.kube.compact()
-        world.kube.stall_watches(False)
-        world.kube.drop_watches()
+        # Compact the history past the watcher's resourceVersion and cut the stream: the resumed
+        # watch gets 410 Gone and the watcher lists again.
+        world.kube.expire_watches()
         await eventually("re-list after 410", lambda: w.relists("gone") >= 1)
         created = world.create()
         await _generation_accepted(world, created, 1)
