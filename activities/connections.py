@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 import ssl
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -127,6 +128,8 @@ class Session:
             raise
         except Exception as e:  # driver and transport errors
             err = classify_mysql_error(e, where=self.address, doing=_describe(sql))
+            if err.args:
+                err.args = (redact(str(err.args[0]), sql), *err.args[1:])
             if isinstance(err, InstanceUnreachable) or isinstance(e, (asyncio.TimeoutError, TimeoutError)):
                 self.broken = True
             raise err from e
@@ -150,6 +153,28 @@ class Session:
     async def execute_all(self, statements: Iterable[str], *, limit: float | None = None) -> None:
         for s in statements:
             await self.execute(s, limit=limit)
+
+
+_SECRET_LITERAL = re.compile(
+    r"(?:IDENTIFIED\s+BY|SOURCE_PASSWORD\s*=|PASSWORD\s*=)\s*'((?:[^'\\]|\\.|'')*)'", re.IGNORECASE
+)
+
+
+def redact(message: str, sql: str) -> str:
+    """Remove the passwords a statement carries from a (server) message about it.
+
+    A server echoes part of a failing statement ("... near '<text>'"), possibly cutting a password in
+    the middle: when any 6-character piece of a password shows, the server's text is withheld entirely.
+    """
+    secrets = [m.group(1) for m in _SECRET_LITERAL.finditer(sql) if m.group(1)]
+    secrets += [s.replace("''", "'").replace("\\\\", "\\") for s in secrets]
+    for secret in secrets:
+        pieces = {secret[i : i + 6] for i in range(max(1, len(secret) - 5))}
+        if secret in message or any(piece in message for piece in pieces):
+            m = re.search(r"\(\d+\) ", message)
+            head = message[: m.end()] if m else ""
+            return f"{head}(server text withheld: the statement carries a password)"
+    return message
 
 
 def _describe(sql: str) -> str:

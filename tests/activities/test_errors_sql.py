@@ -84,3 +84,15 @@ def test_derived_password_is_stable_and_distinct() -> None:
     assert a != derived_password("pw", purpose="mysql_innodb_cs_2")
     assert a != derived_password("pw2", purpose="mysql_innodb_cs_1")
     assert len(a) == 32
+
+
+def test_server_text_echoing_a_password_is_withheld() -> None:
+    from activities.connections import redact
+
+    pw = "POcsqRDlUL24FqOezb7DOQg7X2gfAa1_"
+    stmt = sql.clone_instance(user="u", host="h", port=1, password=pw)
+    echoed = f"server error at h:1 while running CLONE: (1064) syntax error near ' '{pw[:12]}' at line 1"
+    out = redact(echoed, stmt)
+    assert pw[:6] not in out and "(1064)" in out and "h:1" in out
+    assert redact("server error at h:1: (1045) Access denied", stmt).endswith("Access denied")
+    assert redact("anything", "SELECT 1") == "anything"
