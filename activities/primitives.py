@@ -149,6 +149,7 @@ class ChannelStatus:
     coordinator_state: str = ""
     coordinator_errno: int = 0
     received: GtidSet = field(default_factory=GtidSet)
+    worker_rows: tuple[dict[str, Any], ...] = ()  # replication_applier_status_by_worker rows (lag)
 
     @property
     def status(self) -> str:
@@ -199,6 +200,7 @@ async def channel_status(s: Session, channel: str = sql.CH) -> ChannelStatus:
         coordinator_state=as_str(coord.get("state")).upper() if coord else "",
         coordinator_errno=int(coord.get("errno") or 0) if coord else 0,
         received=GtidSet.parse(as_str(row.get("received_transaction_set"))),
+        worker_rows=tuple(workers),
     )
 
 

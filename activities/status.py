@@ -74,9 +74,8 @@ def _ts(value: Any) -> datetime | None:
         return None
 
 
-async def _lag(s: Session, now: datetime | None) -> float | None:
+def _lag(rows: tuple[dict[str, Any], ...], now: datetime | None) -> float | None:
     """Seconds between now and the original commit of the transaction being applied (0.0 when idle)."""
-    rows = await s.fetch_all(sql.channel_workers())
     if not rows or now is None:
         return None
     applying = [_ts(r.get("applying_original_commit")) for r in rows if p.as_str(r.get("applying"))]
@@ -144,7 +143,7 @@ async def _primary_queries(
     view.super_read_only = p.as_bool(own["super_read_only"])
     view.channel = await p.channel_status(s)
     if view.channel.exists:
-        view.lag_seconds = await _lag(s, _ts(own.get("now6")))
+        view.lag_seconds = _lag(view.channel.worker_rows, _ts(own.get("now6")))
     if metadata:
         view.cs_members = await p.cs_members(s)
         if view.cs_members:
