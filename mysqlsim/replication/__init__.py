@@ -44,6 +44,7 @@ async def _stopped(instance: Any) -> None:
 
 
 async def _started(instance: Any) -> None:
+    clone.on_started(instance)
     channels.start_on_boot(instance)
     await group.instance_started(instance)
 

@@ -279,12 +279,20 @@ async def _restart_and_recover(rec: Instance, run: CloneRun) -> None:
         run.state = "Failed"
         run.error_no = 3707
         run.error_message = "Restart server failed."
+
+
+def on_started(rec: Instance) -> None:
+    """Server start after a clone: RESTART and RECOVERY complete before anything else runs (GR start)."""
+    run = repl(rec).clone
+    if run is None or run.state != "In Progress":
         return
-    _end(s)
-    s = _stage(run, "RECOVERY")
-    _begin(s)
-    await _pause(1.0, rec)
-    _end(s)
+    restart = _stage(run, "RESTART")
+    if restart.state != "In Progress":
+        return
+    _end(restart)
+    rec_stage = _stage(run, "RECOVERY")
+    _begin(rec_stage)
+    _end(rec_stage)
     run.state = "Completed"
     run.end = time.time()
 
