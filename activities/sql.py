@@ -20,7 +20,6 @@ Layout: sections, each introduced by a banner comment.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
 # =============================================================================== 1. escaping helpers
@@ -430,10 +429,7 @@ ROLLBACK = "ROLLBACK"
 
 
 def json_value_sql(json_text: str) -> str:
-    """SQL for a JSON value given as JSON text: a JSON string as a plain SQL string literal (JSON_SET
-    stores it as a JSON string), anything else as CAST('<json>' AS JSON)."""
-    if json_text.startswith('"'):
-        return lit(str(json.loads(json_text)))
+    """SQL for a JSON value given as JSON text: CAST('<json>' AS JSON), the Shell's form."""
     return f"CAST({lit(json_text)} AS JSON)"
 
 
