@@ -35,6 +35,7 @@ what to do about it. No message ever carries a password.
           ├── InvalidTopology               metadata and spec or live GR state disagree
           ├── IncompatibleVersion           version rules (replication to same/next series; clone)
           ├── CloneFailed                   clone_status says Failed (ERROR_NO, ERROR_MESSAGE)
+          ├── ReplicationBroken             a channel's applier stopped on an error (data conflict)
           ├── InvalidRequest                the request names an unknown cluster/step, or a bad option
           └── UnexpectedServerError         any other server error code (kept with its code)
 
@@ -171,6 +172,10 @@ class IncompatibleVersion(NonRetryableError):
 
 class CloneFailed(NonRetryableError):
     """The CLONE failed (clone_status STATE = Failed)."""
+
+
+class ReplicationBroken(NonRetryableError):
+    """A channel's applier stopped on an error: the data needs a human (errant or missing rows)."""
 
 
 class InvalidRequest(NonRetryableError):

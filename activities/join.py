@@ -840,7 +840,12 @@ async def sync_to_gp(ctx: StepContext, gp: Primary, access: ClusterAccess, ep: E
         gp_gtids = await p.gtid_executed(s)
     async with access.endpoint_session(ep) as ts:
         await p.wait_for_gtids(
-            ts, gp_gtids, within=ctx.settings.sync_timeout, poll=ctx.settings.sync_poll, where=ep.address
+            ts,
+            gp_gtids,
+            within=ctx.settings.sync_timeout,
+            poll=ctx.settings.sync_poll,
+            where=ep.address,
+            channel=sql.CH,
         )
 
 

@@ -17,7 +17,9 @@ from activities.errors import (
     ER_REPLICA_CHANNEL_DOES_NOT_EXIST,
     ClusterSetError,
     FailedPrecondition,
+    InstanceUnreachable,
     MetadataMissing,
+    ReplicationBroken,
     SyncTimeout,
 )
 from activities.gtid import GtidSet
@@ -314,9 +316,14 @@ async def ensure_account(
 
 
 async def wait_for_gtids(
-    s: Session, target: GtidSet, *, within: float, poll: int = 2, where: str = ""
+    s: Session, target: GtidSet, *, within: float, poll: int = 2, where: str = "", channel: str | None = None
 ) -> None:
-    """WAIT_FOR_EXECUTED_GTID_SET in slices of `poll` seconds until done or `timeout` is used up."""
+    """WAIT_FOR_EXECUTED_GTID_SET in slices of `poll` seconds until done or `within` is used up.
+
+    With `channel`, after every slice that timed out the channel is checked as the Shell does (1.8): an
+    applier error raises ReplicationBroken (non-retryable), a receiver error InstanceUnreachable naming
+    the receiver's last error (retryable: the source may come back).
+    """
     if not target:
         return
     deadline = time.monotonic() + within
@@ -334,6 +341,25 @@ async def wait_for_gtids(
         result = await s.scalar(sql.wait_for_gtid_set(text, chunk), limit=chunk + s.timeout)
         if int(result or 0) == 0:
             return
+        if channel is not None:
+            await _check_channel(s, channel, where=where or s.address)
+
+
+async def _check_channel(s: Session, channel: str, *, where: str) -> None:
+    st = await channel_status(s, channel)
+    if st.status == "APPLIER_ERROR":
+        errnos = [e for e in st.worker_errnos if e] + ([st.coordinator_errno] if st.coordinator_errno else [])
+        raise ReplicationBroken(
+            f"the applier of channel {channel} on {where} stopped on error {errnos}; fix the conflicting "
+            "data (errant or missing rows), then START REPLICA, or re-provision the cluster",
+            where=where,
+        )
+    if st.status == "CONNECTION_ERROR":
+        raise InstanceUnreachable(
+            f"channel {channel} on {where} cannot reach its source {st.host}:{st.port}: ({st.io_errno}) "
+            f"{st.io_error}. The step will be retried.",
+            where=where,
+        )
 
 
 async def poll_until(check: Any, *, within: float, interval: float, what: str, where: str) -> Any:

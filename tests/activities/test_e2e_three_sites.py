@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from harness import (
+    CS_PASSWORD,
     make_env,
     observe,
     request,
@@ -19,6 +20,9 @@ from harness import (
     wait_until,
 )
 
+from activities import errors, primitives
+from activities.connections import Credentials
+from activities.gtid import GtidSet
 from activities.models import OperationKind
 from activities.steps import OperationEnv, plan_operation
 
@@ -244,6 +248,26 @@ async def test_three_site_clusterset_end_to_end(world: Any) -> None:
             return bool(o.global_status == "HEALTHY" and o.clusters["dc3"].transactions_behind == 0)
 
         await wait_until(healthy, within=30, what="dc3 to catch up")
+
+        # -- an errant write on a replica that collides with the primary: the applier stops; status names the
+        #    errant GTID and a sync says the channel is broken (non-retryable) instead of waiting it out
+        await root_sql(
+            dc3.host,
+            dc3.port,
+            ["SET GLOBAL super_read_only = OFF", "INSERT INTO app.t VALUES (900, 'errant')"],
+        )
+        await root_sql(gp.host, gp.port, ["INSERT INTO app.t VALUES (900, 'primary')"])
+        gp_gtids = GtidSet.parse((await _rows(gp, "SELECT @@global.gtid_executed AS g"))[0]["g"])
+        creds = Credentials(user="clusterset", password=CS_PASSWORD)
+        async with env.pools.session(dc3.host, dc3.port, creds=creds, ssl_mode=spec.ssl_mode) as s:
+            with pytest.raises(errors.ReplicationBroken, match="applier"):
+                await primitives.wait_for_gtids(
+                    s, gp_gtids, within=30, poll=1, channel="clusterset_replication"
+                )
+        broken = await observe(env, spec)
+        assert broken.clusters["dc3"].global_status == "OK_NOT_REPLICATING", broken.clusters["dc3"]
+        assert broken.clusters["dc3"].errant_transactions
+        assert broken.global_status == "AVAILABLE"
 
         # -- the whole primary site down: status says so (from the replicas' metadata), it does not fail
         for m in world.endpoints["dc1"]:
