@@ -218,3 +218,21 @@ async def test_bootstrap_interrupted_after_step_k(boot_world: Any, k: int) -> No
         assert await view_count(env, spec, site) == 1  # v2_cs_created ran exactly once
     finally:
         await env.close()
+
+
+async def test_bootstrap_killed_inside_the_metadata_transaction(boot_world: Any) -> None:
+    """The task is cancelled while the metadata transaction runs: its session is closed (the server rolls
+    back), and the re-run records the ClusterSet once."""
+    world = boot_world
+    env = make_env(ca_path=world.ca_path)
+    try:
+        site = BOOT_SITES[5]
+        spec = spec_for(world, [site], primary=site)
+        req = request(OperationKind.BOOTSTRAP, spec, name=site, uid=site)
+        metadata_step = [s.name for s in build_steps(req)].index("metadata")
+        await crash_then_rerun(req, env, kill_in_step=metadata_step, kill_after_s=0.01)
+        facts = _own(await cluster_facts(env, spec, site), site)
+        assert facts["roles"] == [(site, "PRIMARY", False)]
+        assert await view_count(env, spec, site) == 1
+    finally:
+        await env.close()
