@@ -50,6 +50,7 @@ MAIN_TOPOLOGY: dict[str, Any] = {
         _site("rep"),  # asynchronous replica of dc1
         _site("src", seed_sql=SEED_SQL),  # a source whose binary logs get purged
         _site("rep2"),  # replica of src (error 1236)
+        _site("rep3"),  # replica whose applier stops on an error
         _site("cln"),  # CLONE recipient (dc1 donor)
         _site("cln2"),  # CLONE recipient (big donor, slow)
         _site("cln3"),  # CLONE recipient used for precondition errors

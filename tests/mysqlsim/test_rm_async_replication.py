@@ -392,3 +392,40 @@ def test_show_replica_status_without_channel_lists_every_channel(rep: Any, prima
     finally:
         q(rep, "RESET REPLICA ALL FOR CHANNEL 's1'")
         q(rep, "RESET REPLICA ALL FOR CHANNEL 's2'")
+
+
+def test_applier_error_stops_the_applier_and_is_reported(world: Any, primary: Any) -> None:
+    """RM 19.1.7.1 'Checking Replication Status' / 29.12.11.x replication_applier_status_by_worker: when a
+    transaction cannot be applied (here CREATE DATABASE app on a replica that already has it,
+    ER_DB_CREATE_EXISTS 1007) the applier stops: the worker shows LAST_ERROR_NUMBER 1007 and the applier
+    SERVICE_STATE is OFF, while the receiver stays ON."""
+    rep3 = world.member("rep3", 0)
+    q(rep3, "CREATE DATABASE app")
+    change_source(rep3, primary, "e")
+    q(rep3, "START REPLICA FOR CHANNEL 'e'")
+
+    def failed() -> dict[str, Any] | None:
+        rows = qd(
+            rep3,
+            "SELECT LAST_ERROR_NUMBER, LAST_ERROR_MESSAGE FROM "
+            "performance_schema.replication_applier_status_by_worker WHERE CHANNEL_NAME = 'e' "
+            "AND LAST_ERROR_NUMBER <> 0",
+        )
+        return rows[0] if rows else None
+
+    row = wait_until(failed, what="the applier error")
+    assert row["LAST_ERROR_NUMBER"] == 1007
+    wait_until(
+        lambda: (
+            q1(
+                rep3,
+                "SELECT SERVICE_STATE FROM performance_schema.replication_applier_status "
+                "WHERE CHANNEL_NAME = 'e'",
+            )
+            == "OFF"
+        ),
+        what="the applier to stop",
+    )
+    assert conn_status(rep3, "e")["SERVICE_STATE"] == "ON"
+    st = qd(rep3, "SHOW REPLICA STATUS FOR CHANNEL 'e'")[0]
+    assert st["Replica_SQL_Running"] == "No" and int(st["Last_SQL_Errno"]) == 1007

@@ -320,3 +320,44 @@ def test_gtid_executed_text_form_with_several_uuids(solo: Any) -> None:
     groups = executed.split(",\n")
     assert groups == sorted(groups)
     assert "00000000-0000-0000-0000-0000000000a1:5-6" in groups
+
+
+def test_sql_log_bin_zero_on_group_primary_is_not_replicated(dc1: list[Any]) -> None:
+    """RM 7.1.8 'sql_log_bin' / RM 20.1.1: a change made with sql_log_bin=0 is not written to the binary log,
+    so Group Replication does not send it to the other members."""
+    primary = dc1[0]
+    table = unique("local_only")
+    with session(primary) as conn:
+        run(conn, f"CREATE TABLE app.{table} (id INT PRIMARY KEY)")
+        run(conn, "SET SESSION sql_log_bin = 0")
+        run(conn, f"INSERT INTO app.{table} VALUES (1)")
+        run(conn, "SET SESSION sql_log_bin = 1")
+        run(conn, f"INSERT INTO app.{table} VALUES (2)")
+        executed = one(conn, "SELECT @@global.gtid_executed")
+    for ep in dc1[1:]:
+        wait_gtids(ep, executed)
+        assert q(ep, f"SELECT id FROM app.{table} ORDER BY id") == [(2,)]
+    assert q(primary, f"SELECT id FROM app.{table} ORDER BY id") == [(1,), (2,)]
+
+
+def test_metadata_stored_procedures_exist(primary: Any) -> None:
+    """adminapi spec §5 (MySQL Shell metadata 2.x) via RM 28.3.30 'INFORMATION_SCHEMA ROUTINES': the v2_cs_*
+    procedures the Shell calls are defined in mysql_innodb_cluster_metadata."""
+    names = {
+        r[0]
+        for r in q(
+            primary,
+            "SELECT ROUTINE_NAME FROM information_schema.routines "
+            "WHERE ROUTINE_SCHEMA = 'mysql_innodb_cluster_metadata' AND ROUTINE_TYPE = 'PROCEDURE'",
+        )
+    }
+    for proc in (
+        "v2_cs_created",
+        "v2_cs_member_added",
+        "v2_cs_member_removed",
+        "v2_cs_primary_changed",
+        "v2_cs_primary_force_changed",
+        "v2_cs_add_invalidated_member",
+        "v2_cs_member_rejoined",
+    ):
+        assert proc in names, proc

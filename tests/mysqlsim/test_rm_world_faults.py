@@ -64,6 +64,21 @@ def test_killed_instance_refuses_connections_2003(fault_world: Any) -> None:
     assert q(fb, "SELECT v FROM app.t WHERE id = 77") == [("durable",)]
 
 
+def test_persisted_settings_survive_restart_global_ones_do_not(fault_world: Any) -> None:
+    """RM 7.1.9.3 'Persisted System Variables': at startup the server applies SET PERSIST and SET PERSIST_ONLY
+    settings; a plain SET GLOBAL is lost at restart."""
+    fc = fault_world.member("fc", 0)
+    q(fc, "SET PERSIST max_connections = 177")
+    q(fc, "SET PERSIST_ONLY lock_wait_timeout = 55")
+    q(fc, "SET GLOBAL wait_timeout = 99")
+    fault_world.ctl.restart(fc.host)
+    wait_until(lambda: q1(fc, "SELECT 1", timeout=2) == 1, what="fc after restart")
+    assert q1(fc, "SELECT @@global.max_connections") == 177
+    assert q1(fc, "SELECT @@global.lock_wait_timeout") == 55
+    assert q1(fc, "SELECT @@global.wait_timeout") == 28800
+    q(fc, "RESET PERSIST")
+
+
 def test_restart_drops_sessions_and_resets_uptime(fault_world: Any) -> None:
     """restart(host): existing sessions are cut (client error 2013 'Lost connection' or 2006 'server has gone
     away'); the server comes back with Uptime counted from the restart (RM 7.1.10 'Uptime')."""
@@ -78,17 +93,6 @@ def test_restart_drops_sessions_and_resets_uptime(fault_world: Any) -> None:
     expect_error(old_session_dead, (2013, 2006, 0, 1053, 4031))
     wait_until(lambda: q1(fb, "SELECT 1", timeout=2) == 1, what="fb after restart")
     assert int(dict(q(fb, "SHOW GLOBAL STATUS LIKE 'Uptime'"))["Uptime"]) < 3600
-
-
-def test_inject_errant_on_read_only_secondary(fault_world: Any, fa: list[Any]) -> None:
-    """Contract inject_errant(host): the returned GTID is in that member's gtid_executed only (an errant
-    transaction, RM 19.1.3 / adminapi spec 1.12), super_read_only is still ON there."""
-    sec = fa[1]
-    assert q1(sec, "SELECT @@global.super_read_only") == 1
-    gtid = fault_world.ctl.inject_errant(sec.host)
-    assert q1(sec, "SELECT GTID_SUBSET(%s, @@global.gtid_executed)", (gtid,)) == 1
-    assert q1(fa[0], "SELECT GTID_SUBSET(%s, @@global.gtid_executed)", (gtid,)) == 0
-    assert q1(sec, "SELECT @@global.super_read_only") == 1
 
 
 def test_write_load_acknowledged_rows_exist(fault_world: Any, fa: list[Any]) -> None:
@@ -173,6 +177,22 @@ def test_stop_source_cuts_the_replica(fault_world: Any) -> None:
         fault_world.ctl.restart(fb.host)
 
 
+def test_killed_secondary_is_expelled_and_rejoins_after_start(fault_world: Any, fa: list[Any]) -> None:
+    """RM 20.7.8 / 20.9 group_replication_member_expel_timeout: a member that dies is first UNREACHABLE for
+    the others, then expelled (it disappears from their view); started again it rejoins by itself
+    (group_replication_start_on_boot, set by MySQL Shell) and becomes ONLINE."""
+    dead = fa[2]
+    fault_world.ctl.kill(dead.host)
+    try:
+        wait_until(
+            lambda: dead.server_uuid not in members(fa[0]), timeout=90, what="the member to be expelled"
+        )
+        assert members(fa[0])[fa[0].server_uuid] == "ONLINE"
+    finally:
+        fault_world.ctl.start(dead.host)
+    wait_until(lambda: members(fa[0]).get(dead.server_uuid) == "ONLINE", timeout=90, what="rejoin")
+
+
 def test_partition_minority_member_sees_others_unreachable(fault_world: Any, fa: list[Any]) -> None:
     """partition(hosts_a, hosts_b) within a group: RM 20.7.8 — the majority side (2 of 3) keeps a primary and
     reports the cut-off member UNREACHABLE (until it expels it); the minority member sees the others
@@ -207,6 +227,17 @@ def test_slow_link_and_control_errors(fault_world: Any) -> None:
     fault_world.ctl.slow_link("fa", "fb", latency_ms=50, bandwidth_mbit=10)
     with pytest.raises(ControlError):
         fault_world.ctl.kill("127.255.255.254")
+
+
+def test_inject_errant_on_read_only_secondary(fault_world: Any, fa: list[Any]) -> None:
+    """Contract inject_errant(host): the returned GTID is in that member's gtid_executed only (an errant
+    transaction, RM 19.1.3 / adminapi spec 1.12), super_read_only is still ON there."""
+    sec = fa[1]
+    assert q1(sec, "SELECT @@global.super_read_only") == 1
+    gtid = fault_world.ctl.inject_errant(sec.host)
+    assert q1(sec, "SELECT GTID_SUBSET(%s, @@global.gtid_executed)", (gtid,)) == 1
+    assert q1(fa[0], "SELECT GTID_SUBSET(%s, @@global.gtid_executed)", (gtid,)) == 0
+    assert q1(sec, "SELECT @@global.super_read_only") == 1
 
 
 def test_mysqlsim_ctl_cli_exists() -> None:
