@@ -231,6 +231,10 @@ async def _follow(
             await asyncio.sleep(settings.clone_poll_interval)
             continue
         if row is None:
+            if clone_task is not None and clone_task.done() and clone_task.exception() is not None:
+                exc = clone_task.exception()
+                assert exc is not None
+                raise exc  # refused before it started (e.g. another clone runs there: retryable NotReady)
             if time.monotonic() > start_deadline:
                 raise SyncTimeout(
                     f"the CLONE of {ep.address} from {donor} did not start within "
