@@ -429,3 +429,28 @@ def test_applier_error_stops_the_applier_and_is_reported(world: Any, primary: An
     assert conn_status(rep3, "e")["SERVICE_STATE"] == "ON"
     st = qd(rep3, "SHOW REPLICA STATUS FOR CHANNEL 'e'")[0]
     assert st["Replica_SQL_Running"] == "No" and int(st["Last_SQL_Errno"]) == 1007
+
+
+def test_receiver_gives_up_after_source_retry_count(rep: Any, primary: Any) -> None:
+    """RM 15.4.2.2 SOURCE_CONNECT_RETRY / SOURCE_RETRY_COUNT: a receiver that cannot reach its source retries
+    SOURCE_RETRY_COUNT times, SOURCE_CONNECT_RETRY seconds apart, then stops; the last error is the client's
+    CR_CONN_HOST_ERROR 2003 "Can't connect to MySQL server on ..."."""
+    q(
+        rep,
+        "CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=3399, SOURCE_USER='root', "
+        "SOURCE_PASSWORD='x', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, SOURCE_RETRY_COUNT=2 "
+        "FOR CHANNEL 'retry'",
+        (primary.host,),
+    )
+    q(rep, "START REPLICA FOR CHANNEL 'retry'")
+    try:
+        st = wait_until(
+            lambda: (s := conn_status(rep, "retry")) and s["SERVICE_STATE"] == "OFF" and s,
+            timeout=60,
+            what="the receiver to give up",
+        )
+        assert st["LAST_ERROR_NUMBER"] == 2003
+        assert "Can't connect to MySQL server" in st["LAST_ERROR_MESSAGE"]
+    finally:
+        q(rep, "STOP REPLICA FOR CHANNEL 'retry'")
+        q(rep, "RESET REPLICA ALL FOR CHANNEL 'retry'")

@@ -261,7 +261,8 @@ def cloned(world: Any, donor: Any) -> dict[str, Any]:
 
 def test_clone_status_completed(cloned: dict[str, Any], donor: Any) -> None:
     """RM 7.6.7.10 / 29.12.19.1 'The clone_status Table': one row, STATE Completed, SOURCE donor host:port,
-    ERROR_NO 0, BEGIN_TIME and END_TIME set."""
+    ERROR_NO 0, BEGIN_TIME and END_TIME set, GTID_EXECUTED the donor's set at the clone point (RM 7.6.7.7
+    'Cloning for Replication' reads it from there)."""
     rows = qd(cloned["cln"], "SELECT * FROM performance_schema.clone_status")
     assert len(rows) == 1
     row = rows[0]
@@ -269,6 +270,15 @@ def test_clone_status_completed(cloned: dict[str, Any], donor: Any) -> None:
     assert row["SOURCE"] == f"{donor.host}:{donor.port}"
     assert int(row["ERROR_NO"]) == 0
     assert row["BEGIN_TIME"] is not None and row["END_TIME"] is not None
+    gtids = str(row["GTID_EXECUTED"]).replace("\n", "")
+    assert (
+        q1(
+            cloned["cln"],
+            "SELECT GTID_SUBTRACT(%s, %s) = '' AND GTID_SUBTRACT(%s, %s) = ''",
+            (gtids, cloned["executed"], cloned["executed"], gtids),
+        )
+        == 1
+    )
 
 
 def test_clone_progress_seven_stages_completed(cloned: dict[str, Any]) -> None:
@@ -414,6 +424,7 @@ def test_clone_progress_advances_over_time_and_rejects_concurrent_clone(
         cln2, clone_sql(big), 3634, "HY000", r"Too many concurrent clone operations. Maximum allowed - 1"
     )
     seen: set[tuple[str, str]] = set()
+    max_estimate = [0]
 
     def observe() -> bool:
         try:
@@ -421,6 +432,8 @@ def test_clone_progress_advances_over_time_and_rejects_concurrent_clone(
                 cln2, "SELECT STAGE, STATE, ESTIMATE, DATA FROM performance_schema.clone_progress", timeout=2
             ):
                 seen.add((stage, state))
+                if stage == "FILE COPY" and estimate is not None:
+                    max_estimate[0] = max(max_estimate[0], int(estimate))
                 if stage == "FILE COPY" and state == "In Progress":
                     assert int(estimate) > 0
                     assert 0 <= int(data) <= int(estimate)
@@ -431,6 +444,9 @@ def test_clone_progress_advances_over_time_and_rejects_concurrent_clone(
     wait_until(observe, timeout=180, interval=0.1, what="the slow clone to complete")
     t.join(60)
     assert ("FILE COPY", "In Progress") in seen
+    # The donor holds 2 TB (topology dataset_bytes): the FILE COPY estimate is of that order (ESTIMATE is in
+    # bytes, RM 29.12.19.2).
+    assert max_estimate[0] >= 10**12
     assert ("DROP DATA", "Completed") in seen
     rows = q(cln2, "SELECT STAGE, STATE FROM performance_schema.clone_progress")
     assert [r[0] for r in rows] == STAGES and all(r[1] == "Completed" for r in rows)

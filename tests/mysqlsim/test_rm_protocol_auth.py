@@ -170,6 +170,13 @@ def test_tls_required_without_verification(primary: Any) -> None:
     assert rows[0][1] != ""
 
 
+def test_tls_verify_ca_with_the_simulator_ca(world: Any, primary: Any) -> None:
+    """RM 6.2.3 --ssl-mode=VERIFY_CA: the server certificate is verified against the CA without checking the
+    host name; the simulator CA signs every instance's certificate."""
+    with session(primary, ssl={"ca": str(world.ca_path), "check_hostname": False}) as conn:
+        assert one(conn, "SELECT 1") == 1
+
+
 def test_tls_verify_ca_fails_with_a_foreign_ca(tmp_path: Any, primary: Any) -> None:
     """RM 8.3.1 --ssl-mode=VERIFY_CA: a certificate not issued by the given CA is refused by the client."""
     import datetime
