@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -47,22 +48,45 @@ def main() -> None:
         t0 = time.perf_counter()
         with running_world(topo, state_dir=Path(d)) as w:
             started = time.perf_counter() - t0
-            print(f"example world ({sum(len(v) for v in w.endpoints.values())} instances) started in {started:.2f} s")
+            n_inst = sum(len(v) for v in w.endpoints.values())
+            print(f"example world ({n_inst} instances) started in {started:.2f} s")
             m = w.member("dc3", 0)
             w.ctl.sql(m.host, "CREATE DATABASE IF NOT EXISTS bench")
             w.ctl.sql(m.host, "CREATE TABLE IF NOT EXISTS bench.t (id INT PRIMARY KEY, v VARCHAR(64))")
             w.ctl.sql(m.host, "INSERT INTO bench.t VALUES (1, 'one')")
-            n, dt = asyncio.run(_rate(m.host, m.port, lambda i: "SELECT v FROM bench.t WHERE id = 1", args.seconds))
+            n, dt = asyncio.run(
+                _rate(m.host, m.port, lambda i: "SELECT v FROM bench.t WHERE id = 1", args.seconds)
+            )
             sel = n / dt
             print(f"point SELECT via asyncmy: {sel:8.0f} statements/s ({n} in {dt:.2f} s)")
             n, dt = asyncio.run(
-                _rate(m.host, m.port, lambda i: f"INSERT INTO bench.t VALUES ({i + 10}, 'v{i}')", args.seconds)
+                _rate(
+                    m.host, m.port, lambda i: f"INSERT INTO bench.t VALUES ({i + 10}, 'v{i}')", args.seconds
+                )
             )
             ins = n / dt
-            print(f"INSERT (autocommit, GTID, binlog) via asyncmy: {ins:8.0f} statements/s ({n} in {dt:.2f} s)")
-            n, dt = asyncio.run(_rate(m.host, m.port, lambda i: "SELECT @@global.gtid_executed", args.seconds))
+            print(
+                f"INSERT (autocommit, GTID, binlog) via asyncmy: {ins:8.0f} statements/s ({n} in {dt:.2f} s)"
+            )
+            n, dt = asyncio.run(
+                _rate(m.host, m.port, lambda i: "SELECT @@global.gtid_executed", args.seconds)
+            )
             print(f"SELECT @@var via asyncmy: {n / dt:8.0f} statements/s ({n} in {dt:.2f} s)")
+            n, dt = asyncio.run(
+                _rate(
+                    m.host,
+                    m.port,
+                    lambda i: (
+                        "SELECT p.PLUGIN_NAME, v.VARIABLE_VALUE FROM information_schema.plugins p "
+                        "JOIN performance_schema.global_variables v ON v.VARIABLE_NAME = 'server_id' "
+                        "WHERE p.PLUGIN_STATUS = 'ACTIVE'"
+                    ),
+                    args.seconds,
+                )
+            )
+            print(f"join over information_schema/performance_schema via asyncmy: {n / dt:8.0f} statements/s")
             print(f"ratio INSERT/SELECT: {ins / sel:.2f}")
+            print(f"load average during the run: {os.getloadavg()[0]:.1f} (2 cores)")
 
 
 if __name__ == "__main__":
