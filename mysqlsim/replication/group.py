@@ -343,6 +343,7 @@ def _elect(g: Group) -> Instance | None:
 async def _after_election(g: Group, new_primary: Instance | None, old_primary: Instance | None) -> None:
     """Apply the member actions after a primary election (group-replication-member-actions.html)."""
     for m in g.members:
+        m.inst.role_hint = "PRIMARY" if m.inst is new_primary else "SECONDARY"
         if m.inst is not new_primary:
             _set_sro(m.inst, True)
     if new_primary is None:

@@ -285,4 +285,5 @@ def describe(instance: Instance) -> dict[str, Any]:
             ],
             "auto_failover": ch.config.auto_failover,
         }
-    return {"gr_state": group.member_state(instance), "channels": chans, "clone_count": st.clone_count}
+    gr_state = group.member_state(instance) or "OFFLINE"
+    return {"gr_state": gr_state, "channels": chans, "clone_count": st.clone_count}
