@@ -685,10 +685,16 @@ def rows_and_columns(cur: sqlite3.Cursor) -> tuple[list[str], list[tuple[Any, ..
 def create_temp_table(
     conn: sqlite3.Connection, name: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]
 ) -> None:
-    coldefs = ", ".join(f'"{c}" {_temp_type(t)}' for c, t in columns)
+    types = [_temp_type(t) for _, t in columns]
+    coldefs = ", ".join(f'"{c}" {t}' for (c, _), t in zip(columns, types, strict=True))
     conn.execute(f'CREATE TEMP TABLE "{name}" ({coldefs})')
     ph = ",".join("?" * len(columns))
-    conn.executemany(f'INSERT INTO temp."{name}" VALUES ({ph})', [tuple(_adapt(v) for v in r) for r in rows])
+    if not any(t == "TIMESTAMP" for t in types):
+        plain = (str, int, float, type(None))
+        data = [r if all(type(v) in plain for v in r) else tuple(_adapt(v) for v in r) for r in rows]
+    else:
+        data = [tuple(_adapt(v) for v in r) for r in rows]
+    conn.executemany(f'INSERT INTO temp."{name}" VALUES ({ph})', data)
 
 
 def _temp_type(t: str) -> str:
