@@ -74,14 +74,23 @@ def _ts(value: Any) -> datetime | None:
         return None
 
 
-def _lag(rows: tuple[dict[str, Any], ...], now: datetime | None) -> float | None:
-    """Seconds between now and the original commit of the transaction being applied (0.0 when idle)."""
+def _lag(rows: tuple[dict[str, Any], ...], now: datetime | None, *, backlog: bool) -> float | None:
+    """Replication lag in seconds, measured on the replica's clock against original commit times:
+    while a transaction is applied, now - its original commit; when transactions wait in the relay log
+    (`backlog`) but none is being applied (e.g. a delayed or slow applier), now - the original commit
+    of the last applied one (the age of the newest data); 0.0 when caught up; None without workers."""
     if not rows or now is None:
         return None
     applying = [_ts(r.get("applying_original_commit")) for r in rows if p.as_str(r.get("applying"))]
     started = [t for t in applying if t is not None]
     if started:
         return max(0.0, (now - min(started)).total_seconds())
+    if backlog:
+        applied = [
+            _ts(r.get("last_applied_original_commit")) for r in rows if p.as_str(r.get("last_applied"))
+        ]
+        done = [t for t in applied if t is not None]
+        return max(0.0, (now - max(done)).total_seconds()) if done else None
     return 0.0
 
 
@@ -143,7 +152,8 @@ async def _primary_queries(
     view.super_read_only = p.as_bool(own["super_read_only"])
     view.channel = await p.channel_status(s)
     if view.channel.exists:
-        view.lag_seconds = _lag(view.channel.worker_rows, _ts(own.get("now6")))
+        backlog = bool(view.channel.received.subtract(view.gtid_executed))
+        view.lag_seconds = _lag(view.channel.worker_rows, _ts(own.get("now6")), backlog=backlog)
     if metadata:
         view.cs_members = await p.cs_members(s)
         if view.cs_members:

@@ -249,6 +249,21 @@ async def test_three_site_clusterset_end_to_end(world: Any) -> None:
 
         await wait_until(healthy, within=30, what="dc3 to catch up")
 
+        # -- a slow applier on dc2's primary: lag and transactions behind show, then clear
+        dc2_primary = (await observe(env, spec)).clusters["dc2"].primary
+        assert dc2_primary
+        lag_host = dc2_primary.split(":")[0]
+        world.ctl.set_apply_lag(lag_host, 20000)  # simulated seconds: about 10 s of real time here
+        await root_sql(gp.host, gp.port, ["INSERT INTO app.t VALUES (400, 'slow applier')"])
+
+        async def lagging() -> bool:
+            c = (await observe(env, spec)).clusters["dc2"]
+            return bool((c.transactions_behind or 0) >= 1 and (c.lag_seconds or 0) > 0)
+
+        await wait_until(lagging, within=10, what="dc2 to show lag")
+        world.ctl.set_apply_lag(lag_host, 0)
+        await wait_until(healthy, within=30, what="dc2 to catch up")
+
         # -- an errant write on a replica that collides with the primary: the applier stops; status names the
         #    errant GTID and a sync says the channel is broken (non-retryable) instead of waiting it out
         await root_sql(
