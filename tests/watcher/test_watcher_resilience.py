@@ -232,5 +232,7 @@ async def test_restart_after_the_workflow_dissolved_but_before_the_finalizer_wen
         assert (await handle.result()).dissolved
         assert FINALIZER_DISSOLVE in (world.get() or {})["metadata"]["finalizers"]
         async with world.watcher("second") as second:
-            await eventually("CR gone", lambda: world.get() is None)
-        assert second.count("RemoveFinalizer", "removed") == 1
+            await eventually(
+                "CR gone", lambda: world.get() is None, detail=lambda: f"{world.get()} / {second.summary()}"
+            )
+        assert second.count("RemoveFinalizer", "removed") == 1, second.summary()

@@ -42,8 +42,11 @@ G, V, P = "ps.percona.com", "v1", "perconaservermysqlclustersets"
 NS = "default"
 
 
-async def eventually(what: str, predicate: Callable[[], Any], *, within: float = 60.0) -> Any:
-    """Poll `predicate` (sync or async) until it returns a truthy value; fail with `what` at the deadline."""
+async def eventually(
+    what: str, predicate: Callable[[], Any], *, within: float = 60.0, detail: Callable[[], Any] | None = None
+) -> Any:
+    """Poll `predicate` (sync or async) until it returns a truthy value; fail with `what` (and `detail()`,
+    to show the state that was waited on) at the deadline."""
     deadline = time.monotonic() + within
     while True:
         value = predicate()
@@ -52,7 +55,7 @@ async def eventually(what: str, predicate: Callable[[], Any], *, within: float =
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what}" + (f": {detail()}" if detail else ""))
         await asyncio.sleep(0.05)
 
 
@@ -72,6 +75,15 @@ class RunningWatcher:
                     if outcome is None or sample.labels.get("outcome") == outcome:
                         total += sample.value
         return total
+
+    def summary(self) -> str:
+        """Every counter of this watcher, for failure messages."""
+        from prometheus_client import generate_latest
+
+        lines = generate_latest(self.metrics.registry).decode().splitlines()
+        return "; ".join(
+            line for line in lines if line and not line.startswith("#") and "_created" not in line
+        )
 
     def relists(self, reason: str) -> float:
         for metric in self.metrics.relists.collect():
