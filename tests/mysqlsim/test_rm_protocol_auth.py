@@ -284,3 +284,47 @@ def test_use_database_sets_default_schema(primary: Any) -> None:
 def test_connect_with_default_database(primary: Any) -> None:
     """RM 6.2.4 'Connecting to the MySQL Server' (the database given at connect becomes the default)."""
     assert q1(primary, "SELECT DATABASE()", database="app") == "app"
+
+
+async def _asyncmy_error(ep: Any, sql: str) -> Any:
+    conn = await asyncmy.connect(host=ep.host, port=ep.port, user=ROOT_USER, password=ROOT_PASSWORD)
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute(sql)
+    except asyncmy.errors.MySQLError as exc:
+        return exc
+    finally:
+        conn.close()
+    raise AssertionError(f"{sql!r} succeeded")
+
+
+async def test_asyncmy_sees_error_number_sqlstate_and_text(primary: Any) -> None:
+    """Error reference ER_NO_SUCH_TABLE 1146 (42S02) as asyncmy receives it: number, SQLSTATE and message."""
+    exc = await _asyncmy_error(primary, "SELECT * FROM app.no_such_table_x")
+    assert exc.args[0] == 1146 and exc.sqlstate == "42S02"
+    assert exc.args[1] == "Table 'app.no_such_table_x' doesn't exist"
+
+
+async def test_asyncmy_write_on_secondary_is_1290(secondary: Any) -> None:
+    """RM 7.1.8 super_read_only on a Group Replication secondary, through asyncmy: 1290 (HY000)."""
+    exc = await _asyncmy_error(secondary, "INSERT INTO app.t VALUES (7777, 'no')")
+    assert exc.args[0] == 1290 and exc.sqlstate == "HY000"
+    assert "--super-read-only" in exc.args[1]
+
+
+async def test_asyncmy_reads_replication_group_members(dc1: list[Any]) -> None:
+    """RM 29.12.11.x replication_group_members through asyncmy (the orchestrator's driver): three ONLINE
+    rows."""
+    ep = dc1[1]
+    conn = await asyncmy.connect(host=ep.host, port=ep.port, user=ROOT_USER, password=ROOT_PASSWORD)
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute(
+                "SELECT MEMBER_ID, MEMBER_STATE FROM performance_schema.replication_group_members "
+                "WHERE MEMBER_STATE = %s",
+                ("ONLINE",),
+            )
+            rows = await cur.fetchall()
+    finally:
+        conn.close()
+    assert {r[0] for r in rows} == {m.server_uuid for m in dc1}
