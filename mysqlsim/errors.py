@@ -301,14 +301,14 @@ def malformed_gtid(spec: str) -> MySQLError:
     return MySQLError(1774, "HY000", f"Malformed GTID specification '{spec}'.")
 
 
-def gtid_next_type_undefined() -> MySQLError:
+def gtid_next_type_undefined(current: str = "ANONYMOUS") -> MySQLError:
     """ER_GTID_NEXT_TYPE_UNDEFINED_GTID 1837."""
     return MySQLError(
         1837,
         "HY000",
         "When @@SESSION.GTID_NEXT is set to a GTID, you must explicitly set it to a different value after "
         "a COMMIT or ROLLBACK. Please check GTID_NEXT variable manual page for detailed explanation. "
-        "Current @@SESSION.GTID_NEXT is 'ANONYMOUS'.",
+        f"Current @@SESSION.GTID_NEXT is '{current}'.",
     )
 
 

@@ -267,7 +267,7 @@ class SimSession:
 
     def _check_gtid_next(self, word: str) -> None:
         if self.gtid_next_used and word not in ("SET", "COMMIT", "ROLLBACK", "SHOW"):
-            raise errors.gtid_next_type_undefined()
+            raise errors.gtid_next_type_undefined(str(self.session_value("gtid_next")))
 
     # --- read-only / locks ------------------------------------------------------------------------
     def check_read_only(self) -> None:

@@ -198,3 +198,26 @@ def test_require_secure_transport(world: RunningWorld) -> None:
         assert q(connect(world, "dc1", 1, ca=world.ca_path), "SELECT 1") == [(1,)]
     finally:
         q(c, "SET GLOBAL require_secure_transport = OFF")
+
+
+def test_persist_survives_restart_and_purge(world: RunningWorld) -> None:
+    m = world.member("dc1", 1)
+    c = connect(world, "dc1", 1)
+    q(c, "SET PERSIST max_connections = 321")
+    q(c, "SET GLOBAL wait_timeout = 77")
+    q(c, "SET PERSIST_ONLY skip_replica_start = ON")
+    world.ctl.restart(m.host)
+    c = connect(world, "dc1", 1)
+    assert q(c, "SELECT @@global.max_connections, @@global.wait_timeout, @@global.skip_replica_start") == [
+        (321, 28800, 1)
+    ]
+    q(c, "RESET PERSIST")
+    q(c, "CREATE DATABASE IF NOT EXISTS p")
+    q(c, "CREATE TABLE IF NOT EXISTS p.t (id INT PRIMARY KEY)")
+    q(c, "INSERT INTO p.t VALUES (500)")
+    world.ctl.purge_binary_logs(m.host)
+    assert q(c, "SELECT GTID_SUBTRACT(@@global.gtid_executed, @@global.gtid_purged)") == [("",)]
+    assert len(q(c, "SHOW BINARY LOGS")) == 1
+    with pytest.raises(pymysql.err.OperationalError) as ei:
+        q(c, "SET gtid_next = 'not-a-gtid'")
+    assert ei.value.args[0] == 1774
