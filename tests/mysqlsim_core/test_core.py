@@ -221,3 +221,32 @@ def test_persist_survives_restart_and_purge(world: RunningWorld) -> None:
     with pytest.raises(pymysql.err.OperationalError) as ei:
         q(c, "SET gtid_next = 'not-a-gtid'")
     assert ei.value.args[0] == 1774
+
+
+def test_mysql_command_line_client(world: RunningWorld) -> None:
+    import shutil
+    import subprocess
+
+    exe = shutil.which("mysql")
+    if exe is None:
+        pytest.skip("the mysql command-line client (Debian mariadb-client) is not installed")
+    m = world.member("dc1", 0)
+    base = [exe, "-h", m.host, "-P", str(m.port), "-uroot", "-prootpw", "--batch", "--skip-column-names"]
+    plain = subprocess.run(
+        [*base, "--skip-ssl", "-e", "SELECT @@server_uuid"], capture_output=True, text=True, timeout=30
+    )
+    assert plain.stdout.strip() == m.server_uuid, plain.stderr
+    tls = subprocess.run(
+        [
+            *base,
+            "--ssl",
+            f"--ssl-ca={world.ca_path}",
+            "--ssl-verify-server-cert",
+            "-e",
+            "SHOW SESSION STATUS LIKE 'Ssl_cipher'",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert tls.returncode == 0 and "Ssl_cipher" in tls.stdout and tls.stdout.split()[-1] != "Ssl_cipher", tls
