@@ -529,6 +529,27 @@ def test_clone_recovery_when_binlogs_purged(gr_world: Any, gr: list[Any]) -> Non
     assert q(m, "SELECT v FROM app.t WHERE id = 930") == [("purged",)]
 
 
+def test_election_prefers_highest_member_weight(gr_world: Any, gr: list[Any]) -> None:
+    """RM 20.1.3.1 'Single-Primary Mode' (election: lowest version first, then the highest
+    group_replication_member_weight, then the lowest server_uuid): the member with the highest weight is
+    elected when the primary fails."""
+    old = current_primary(gr)
+    others = [ep for ep in gr if ep is not old]
+    favourite = max(others, key=lambda ep: ep.server_uuid)  # the one the UUID rule alone would not pick
+    q(favourite, "SET GLOBAL group_replication_member_weight = 90")
+    try:
+        gr_world.ctl.kill(old.host)
+        wait_until(
+            lambda: members(favourite).get(favourite.server_uuid, ("", ""))[1] == "PRIMARY",
+            timeout=60,
+            what="the heaviest member to be elected",
+        )
+    finally:
+        gr_world.ctl.start(old.host)
+        q(favourite, "SET GLOBAL group_replication_member_weight = DEFAULT")
+    wait_state(favourite, old, "ONLINE", timeout=90)
+
+
 def test_loss_of_quorum_shows_unreachable_members(gr_world: Any, gr: list[Any]) -> None:
     """RM 20.7.8 'Handling a Network Partition and Loss of Quorum': when a majority is lost the survivor lists
     the others as UNREACHABLE and does not elect or expel on its own."""

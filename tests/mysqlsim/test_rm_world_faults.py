@@ -259,3 +259,53 @@ def test_purge_binary_logs_makes_gtid_purged_equal_executed(fault_world: Any) ->
     fault_world.ctl.purge_binary_logs(fb.host)
     assert q1(fb, "SELECT GTID_SUBTRACT(@@global.gtid_executed, @@global.gtid_purged)") == ""
     assert len(q(fb, "SHOW BINARY LOGS")) == 1
+
+
+def test_acknowledged_writes_survive_primary_failure(fault_world: Any, fa: list[Any]) -> None:
+    """Contract write_load(...) -> acknowledged ids, read with RM 20.1.1 / 20.7 (a transaction committed in a
+    group has been agreed by a majority): if the primary dies during a write load, every acknowledged write
+    is present on the newly elected primary."""
+    import threading
+
+    old = next(
+        ep
+        for ep in fa
+        if members(fa[0]).get(ep.server_uuid) == "ONLINE"
+        and q1(
+            ep,
+            "SELECT MEMBER_ROLE FROM performance_schema.replication_group_members "
+            "WHERE MEMBER_ID = @@server_uuid",
+        )
+        == "PRIMARY"
+    )
+    result: dict[str, Any] = {}
+
+    def load() -> None:
+        result.update(fault_world.ctl.write_load(old.host, count=400, table="app.ack"))
+
+    th = threading.Thread(target=load)
+    th.start()
+    wait_until(lambda: q1(old, "SELECT COUNT(*) FROM app.ack", timeout=2) > 20, what="the load to start")
+    fault_world.ctl.kill(old.host)
+    th.join(120)
+    try:
+        assert len(result["acknowledged"]) + len(result["failed"]) == 400
+        survivors = [ep for ep in fa if ep is not old]
+
+        def new_primary() -> Any:
+            for ep in survivors:
+                view = qd(ep, MEMBERS_SQL, timeout=3)
+                for r in view:
+                    if (
+                        r["MEMBER_ROLE"] == "PRIMARY"
+                        and r["MEMBER_STATE"] == "ONLINE"
+                        and r["MEMBER_ID"] != (old.server_uuid)
+                    ):
+                        return next(e for e in survivors if e.server_uuid == r["MEMBER_ID"])
+            return None
+
+        p = wait_until(new_primary, timeout=90, what="a new primary")
+        present = {r[0] for r in q(p, "SELECT id FROM app.ack")}
+        assert set(result["acknowledged"]) <= present
+    finally:
+        fault_world.ctl.start(old.host)
