@@ -10,7 +10,9 @@ Every function here is either a read-only probe or an idempotent action.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
+from typing import cast
 
 from activities import primitives as p
 from activities import sql
@@ -75,22 +77,20 @@ class ClusterSetTopology:
         return {c.view_change_uuid for c in self.clusters.values() if c.view_change_uuid}
 
 
-async def _read_copy(acc: ClusterAccess) -> tuple[int, str, str, list[p.CsMember], list[p.MdCluster]] | None:
+async def _read_view(acc: ClusterAccess) -> tuple[int, str, str, Endpoint] | None:
+    """(view_id, clusterset_id, ssl mode, endpoint) of a cluster's metadata copy (None: no ClusterSet)."""
     for ep in acc.endpoints:
         try:
             async with acc.endpoint_session(ep) as s:
                 row = await s.fetch_one(sql.CLUSTERSETS)
-                if row is None:
-                    return None
-                members = await p.cs_members(s)
-                clusters = await p.md_clusters(s)
-                return (
-                    int(row.get("view_id") or 0),
-                    p.as_str(row.get("clusterset_id")),
-                    p.as_str(row.get("ssl_mode")),
-                    members,
-                    clusters,
-                )
+            if row is None:
+                return None
+            return (
+                int(row.get("view_id") or 0),
+                p.as_str(row.get("clusterset_id")),
+                p.as_str(row.get("ssl_mode")),
+                ep,
+            )
         except InstanceUnreachable:
             continue
         except ClusterSetError as e:
@@ -102,31 +102,36 @@ async def _read_copy(acc: ClusterAccess) -> tuple[int, str, str, list[p.CsMember
     raise InstanceUnreachable(f"no endpoint of cluster {acc.name} answers", where=acc.name)
 
 
+async def _view_or_unreachable(acc: ClusterAccess) -> tuple[int, str, str, Endpoint] | str | None:
+    try:
+        return await _read_view(acc)
+    except InstanceUnreachable:
+        return "unreachable"
+
+
 async def read_topology(ctx: StepContext, *, refresh: bool = False) -> ClusterSetTopology:
-    """The freshest reachable metadata copy; InvalidTopology when no reachable server has a ClusterSet."""
+    """The freshest reachable metadata copy; InvalidTopology when no reachable server has a ClusterSet.
+
+    Every cluster's view_id is read concurrently; the member lists come from the copy that wins.
+    """
     cached = ctx.cache.get("topology")
     if isinstance(cached, ClusterSetTopology) and not refresh:
         return cached
-    best: tuple[int, str, str, list[p.CsMember], list[p.MdCluster]] | None = None
-    best_name = ""
-    unreachable: list[str] = []
-    for c in ctx.spec.clusters:
-        name = c.innodb_cluster_name
-        try:
-            copy = await _read_copy(ctx.cluster(name))
-        except InstanceUnreachable:
-            unreachable.append(name)
-            continue
-        if copy is not None and (best is None or copy[0] > best[0]):
-            best, best_name = copy, name
-    if best is None:
-        if len(unreachable) == len(ctx.spec.clusters):
+    names = [c.innodb_cluster_name for c in ctx.spec.clusters]
+    views = await asyncio.gather(*(_view_or_unreachable(ctx.cluster(n)) for n in names))
+    unreachable = [n for n, v in zip(names, views, strict=True) if v == "unreachable"]
+    candidates = [(v, n) for n, v in zip(names, views, strict=True) if isinstance(v, tuple)]
+    if not candidates:
+        if len(unreachable) == len(names):
             raise InstanceUnreachable("no cluster of the spec answers", where=", ".join(unreachable))
         raise InvalidTopology(
             "no reachable server holds ClusterSet metadata; bootstrap the ClusterSet first",
-            where=", ".join(c.innodb_cluster_name for c in ctx.spec.clusters),
+            where=", ".join(names),
         )
-    view_id, cs_id, ssl_mode, members, clusters = best
+    (view_id, cs_id, ssl_mode, ep), best_name = max(candidates, key=lambda vn: vn[0][0])
+    async with ctx.cluster(best_name).endpoint_session(ep) as s:
+        members = await p.cs_members(s)
+        clusters = await p.md_clusters(s)
     topo = ClusterSetTopology(
         cs_id=cs_id,
         view_id=view_id,
@@ -150,11 +155,19 @@ async def previous_primary(s: Session, topo: ClusterSetTopology, reason: str) ->
 
 
 async def primary_or_none(ctx: StepContext, name: str) -> tuple[Endpoint, Member] | None:
-    """The cluster's ONLINE primary, or None when the cluster has none or does not answer."""
+    """The cluster's ONLINE primary, or None when the cluster has none or does not answer.
+
+    Cached for the step (probe and act): no H-ops-B step changes a group's own primary.
+    """
+    key = f"opsb_primary:{name}"
+    if key in ctx.cache:
+        return cast("tuple[Endpoint, Member] | None", ctx.cache[key])
     try:
-        return await ctx.cluster(name).primary()
+        got: tuple[Endpoint, Member] | None = await ctx.cluster(name).primary()
     except (NoPrimary, InstanceUnreachable):
-        return None
+        got = None
+    ctx.cache[key] = got
+    return got
 
 
 async def require_primary(ctx: StepContext, name: str) -> Endpoint:
@@ -166,6 +179,9 @@ async def require_primary(ctx: StepContext, name: str) -> Endpoint:
 
 async def online_members(ctx: StepContext, name: str) -> list[tuple[Endpoint, Member]]:
     """ONLINE and RECOVERING members with the spec endpoint that reaches each (primary first)."""
+    key = f"opsb_online:{name}"
+    if key in ctx.cache:
+        return list(cast("tuple[tuple[Endpoint, Member], ...]", ctx.cache[key]))
     acc = ctx.cluster(name)
     _, members = await acc.any_member_view()
     out: list[tuple[Endpoint, Member]] = []
@@ -180,6 +196,7 @@ async def online_members(ctx: StepContext, name: str) -> list[tuple[Endpoint, Me
                 continue
         out.append((ep, m))
     out.sort(key=lambda em: 0 if em[1].role == "PRIMARY" else 1)
+    ctx.cache[key] = tuple(out)
     return out
 
 
@@ -279,36 +296,42 @@ async def update_replica_cluster(
         await point_member(s, src, primary=True, account=account, ssl_mode=ssl_mode)
 
 
+async def _member_points_at(acc: ClusterAccess, ep: Endpoint, m: Member, src: Source) -> bool:
+    async with acc.endpoint_session(ep) as s:
+        st = await p.channel_status(s)
+        if not st.exists or st.host != src.host or st.port != src.port:
+            return False
+        if not await p.super_read_only(s):
+            return False
+        if m.role == "PRIMARY":
+            if not st.auto_failover or st.io_state not in ("ON", "CONNECTING"):
+                return False
+            if await p.managed_sources(s) != [src.group_name]:
+                return False
+            actions = await p.member_actions(s)
+            if actions.get(sql.ACTION_SRO, True) or not actions.get(sql.ACTION_FAILOVER, False):
+                return False
+    return True
+
+
 async def replica_points_at(ctx: StepContext, name: str, src: Source) -> bool:
     """(probe) The cluster's primary replicates from `src` with auto-failover and the managed list of
-    src's group, and every ONLINE secondary has the channel to `src` (not started)."""
+    src's group, and every ONLINE secondary has the channel to `src` (not started). Members in parallel."""
     acc = ctx.cluster(name)
-    for ep, m in await online_members(ctx, name):
-        async with acc.endpoint_session(ep) as s:
-            st = await p.channel_status(s)
-            if not st.exists or st.host != src.host or st.port != src.port:
-                return False
-            if not await p.super_read_only(s):
-                return False
-            if m.role == "PRIMARY":
-                if not st.auto_failover or st.io_state not in ("ON", "CONNECTING"):
-                    return False
-                if await p.managed_sources(s) != [src.group_name]:
-                    return False
-                actions = await p.member_actions(s)
-                if actions.get(sql.ACTION_SRO, True) or not actions.get(sql.ACTION_FAILOVER, False):
-                    return False
-    return True
+    members = await online_members(ctx, name)
+    return all(await asyncio.gather(*(_member_points_at(acc, ep, m, src) for ep, m in members)))
+
+
+async def _has_channel(acc: ClusterAccess, ep: Endpoint) -> bool:
+    async with acc.endpoint_session(ep) as s:
+        return (await p.channel_status(s)).exists
 
 
 async def cluster_has_channel(ctx: StepContext, name: str) -> bool:
     """(probe) Some ONLINE member of the cluster still has the clusterset_replication channel."""
     acc = ctx.cluster(name)
-    for ep, _ in await online_members(ctx, name):
-        async with acc.endpoint_session(ep) as s:
-            if (await p.channel_status(s)).exists:
-                return True
-    return False
+    members = await online_members(ctx, name)
+    return any(await asyncio.gather(*(_has_channel(acc, ep) for ep, _ in members)))
 
 
 async def delete_async_channel(ctx: StepContext, name: str) -> None:

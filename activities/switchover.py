@@ -173,7 +173,7 @@ async def demoted_account(ctx: StepContext, sw: Switch) -> t.ReplicationAccount:
 async def can_login(ctx: StepContext, ep: Endpoint, account: t.ReplicationAccount) -> bool:
     creds = Credentials(user=account.user, password=account.password)
     try:
-        async with ctx.env.pools.dedicated(ep.host, ep.port, creds=creds, ssl_mode=ctx.ssl_mode) as s:
+        async with ctx.env.pools.session(ep.host, ep.port, creds=creds, ssl_mode=ctx.ssl_mode) as s:
             await s.scalar("SELECT 1 AS one")
     except AccessDenied:
         return False

@@ -205,10 +205,14 @@ async def main(rounds: int) -> None:
         )
         spec1 = spec_of(world, "dc1")
         print("building the ClusterSet (bootstrap dc1, join and grow dc2, join dc3)...", flush=True)
-        await run_all(req(OperationKind.BOOTSTRAP, spec1), env)
-        await run_all(req(OperationKind.JOIN, spec1, "dc2"), env)
-        await run_all(req(OperationKind.GROW, spec1, "dc2"), env)
-        await run_all(req(OperationKind.JOIN, spec1, "dc3"), env)
+        for kind, target in (
+            (OperationKind.BOOTSTRAP, None),
+            (OperationKind.JOIN, "dc2"),
+            (OperationKind.GROW, "dc2"),
+            (OperationKind.JOIN, "dc3"),
+        ):
+            await asyncio.wait_for(run_all(req(kind, spec1, target), env), 300)
+            print(f"  {kind.value} {target or ''} done", flush=True)
         bare = Bare()
         await bare.open(world)
         ours: list[float] = []
@@ -217,13 +221,17 @@ async def main(rounds: int) -> None:
             for _ in range(rounds):
                 for new in ("dc2", "dc1"):
                     t0 = time.perf_counter()
-                    await run_all(req(OperationKind.SWITCHOVER, spec_of(world, new), new), env)
+                    await asyncio.wait_for(
+                        run_all(req(OperationKind.SWITCHOVER, spec_of(world, new), new), env), 120
+                    )
                     ours.append(time.perf_counter() - t0)
+                    print(f"  ours -> {new}: {ours[-1] * 1000:.0f} ms", flush=True)
                 for old, new in (("dc1", "dc2"), ("dc2", "dc1")):
                     f = await facts(bare, world)
                     t0 = time.perf_counter()
-                    await bare_switch(bare, f, old, new)
+                    await asyncio.wait_for(bare_switch(bare, f, old, new), 120)
                     plain.append(time.perf_counter() - t0)
+                    print(f"  bare -> {new}: {plain[-1] * 1000:.0f} ms", flush=True)
         finally:
             await bare.close()
             await env.close()
