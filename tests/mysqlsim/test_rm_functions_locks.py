@@ -275,3 +275,15 @@ def test_kill_others_thread_without_privilege_is_1095(ep: Any) -> None:
             )
     finally:
         q(ep, f"DROP USER '{user}'@'%'")
+
+
+def test_wait_for_executed_gtid_set_negative_timeout_is_1210(ep: Any) -> None:
+    """RM 14.18.2 WAIT_FOR_EXECUTED_GTID_SET: a negative timeout is an error (from 8.0.18), ER_WRONG_ARGUMENTS
+    1210 (HY000) "Incorrect arguments to WAIT_FOR_EXECUTED_GTID_SET."."""
+    expect_sql_error(
+        ep,
+        f"SELECT WAIT_FOR_EXECUTED_GTID_SET('{U}:1', -1)",
+        1210,
+        "HY000",
+        r"^Incorrect arguments to WAIT_FOR_EXECUTED_GTID_SET",
+    )
