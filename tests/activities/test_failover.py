@@ -16,12 +16,13 @@ from opsb_world import (
     member_facts,
     metadata_roles,
     rows,
+    settled_status,
     three_site_spec,
     topology,
     wait_rows,
 )
 
-from activities.errors import DivergedGtids
+from activities.errors import DivergedGtids, InstanceUnreachable
 from activities.failover import CTX_LAST_SEEN, PrimaryClusterReachable
 from activities.gtid import GtidSet
 from activities.models import OperationKind
@@ -119,6 +120,42 @@ async def test_forced_failover_interrupted_then_rejoin(
     assert killed == clean
     obs = await observe(env, three_site_spec(world))
     assert obs.primary_cluster == "dc1" and obs.global_status == "HEALTHY", obs.clusters
+
+
+async def test_forced_failover_invalidates_listed_unreachable_replicas(
+    world: Any, env: OperationEnv, built: dict[str, bool]
+) -> None:
+    await ensure_built(world, env, built)
+    spec2 = three_site_spec(world, primary="dc2")
+    gp = world.member("dc1", 0)
+    last_seen = world.ctl.instance_state(gp.host)["gtid_executed"]
+    inside = [m.host for s in ("dc1", "dc3") for m in world.endpoints[s]]
+    world.ctl.partition(inside, [m.host for m in world.endpoints["dc2"]] + ["127.0.0.1"])
+    try:
+        unlisted = request(OperationKind.FAILOVER, spec2, target="dc2", force=True)
+        with pytest.raises(InstanceUnreachable, match="dc3"):
+            await run_operation(unlisted, env)
+        listed = request(
+            OperationKind.FAILOVER,
+            spec2,
+            target="dc2",
+            force=True,
+            invalidate_clusters=["dc3"],
+            context={CTX_LAST_SEEN: last_seen},
+        )
+        run = await run_operation(listed, env)
+        assert run.context["lost_transaction_count"] == "0"
+        roles = {r[0]: r for r in await metadata_roles(env, spec2, "dc2")}
+        assert roles["dc2"][1:] == ("PRIMARY", False)
+        assert roles["dc1"][2] is True and roles["dc3"][2] is True, roles
+    finally:
+        world.ctl.heal()
+    for cluster in ("dc3", "dc1"):
+        rejoin = await run_operation(request(OperationKind.REJOIN, spec2, target=cluster), env)
+        assert "rejoin_metadata" in rejoin.acted, (cluster, rejoin.acted)
+    await run_operation(request(OperationKind.SWITCHOVER, three_site_spec(world), target="dc1"), env)
+    obs = await settled_status(env, three_site_spec(world))
+    assert obs.primary_cluster == "dc1" and obs.global_status == "HEALTHY", obs.model_dump()
 
 
 @pytest.mark.slow
