@@ -56,6 +56,8 @@ class Group:
     suspect_since: dict[str, float] = field(default_factory=dict)
     #: server_uuid -> the view (instances) an expelled member still believes in while it is cut off
     ghosts: dict[str, list[Instance]] = field(default_factory=dict)
+    #: server_uuid of the primary each ghost last knew
+    ghost_primary: dict[str, str] = field(default_factory=dict)
     #: transactions a member in the view could not receive yet (unreachable): server_uuid -> txns
     pending: dict[str, list[Any]] = field(default_factory=dict)
     #: channels with SOURCE_CONNECTION_AUTO_FAILOVER=1 configured on members (broadcast to all members)
@@ -171,12 +173,16 @@ def members_rows(inst: Instance) -> list[tuple[Any, ...]]:
             if me in gg.ghosts:
                 ghost = gg.ghosts[me]
         if ghost is not None and core.is_running(inst):
+            known = next((gg.ghost_primary.get(me, "") for gg in groups(world) if me in gg.ghosts), "")
             rows = []
             for other in ghost:
+                role = "PRIMARY" if core.server_uuid(other) == known else "SECONDARY"
                 if other is inst:
-                    rows.append(_row(inst, "ONLINE", "SECONDARY"))
+                    rows.append(_row(inst, "ONLINE", role))
+                elif core.reachable(world, inst, other) and group_of(other) is None:
+                    rows.append(_row(other, "ONLINE", role))
                 else:
-                    rows.append(_row(other, "UNREACHABLE", "SECONDARY"))
+                    rows.append(_row(other, "UNREACHABLE", role))
             return rows
         return [
             (
@@ -385,6 +391,7 @@ async def _remove_member(g: Group, inst: Instance, *, expelled: bool) -> None:
     g.pending.pop(core.server_uuid(inst), None)
     if expelled:
         g.ghosts[core.server_uuid(inst)] = [x.inst for x in g.members] + [inst]
+        g.ghost_primary[core.server_uuid(inst)] = core.server_uuid(g.primary) if g.primary is not None else ""
     _new_view(g)
     was_primary = g.primary is inst
     if was_primary:
