@@ -110,7 +110,9 @@ def reset_member_actions(ctx: StatementContext, *args: Any) -> str:
     inst = ctx.instance
     if group.member_state(inst) in ("ONLINE", "RECOVERING"):
         raise rerr.gr_udf_error(fn, "Member must be OFFLINE to reset its member actions configuration.")
-    if core.var_on(inst, "read_only") or core.var_on(inst, "super_read_only"):
+    # read_only does not block the function (it writes as a privileged user); super_read_only does, which is
+    # why the AdminAPI lifts super_read_only (only) around it (spec 1.5)
+    if core.var_on(inst, "super_read_only"):
         raise rerr.gr_udf_error(fn, "Server must have super_read_only=0.")
     st = repl(inst)
     st.member_actions = default_member_actions()
