@@ -1,8 +1,9 @@
 """Worlds for the mysqlsim conformance suite, started through mysqlsim.testing.running_world only.
 
-As few worlds as possible are started (the suite must stay within a few minutes on 2 cores):
-- ``world`` (session): the shared, mostly read-only world. dc1 is a 3-member InnoDB Cluster with seed data;
-  single-member sites serve one concept each (async replica, purged source, clone recipients, an 8.4 server,
+Worlds are module-scoped, so none outlives this folder's tests (a session-scoped world would keep 13 idle
+instances running through every other folder's tests on a 2-core machine); a world starts in about 2 s:
+- ``world`` (one per module that uses it): dc1 is a 3-member InnoDB Cluster with seed data; single-member
+  sites serve one concept each (async replica, purged source, clone recipients, an 8.4 server,
   a manual-bootstrap instance), so tests that change them do not disturb each other.
 - ``gr_world`` (module, test_rm_group_replication.py): a cluster that tests stop, kill and partition.
 - ``fault_world`` (module, test_rm_world_faults.py): the control API's faults.
@@ -98,7 +99,7 @@ def _start(topology: dict[str, Any], state_dir: Path) -> Iterator[Any]:
         yield w
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     yield from _start(MAIN_TOPOLOGY, tmp_path_factory.mktemp("rm_world"))
 
@@ -113,17 +114,17 @@ def fault_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     yield from _start(FAULT_TOPOLOGY, tmp_path_factory.mktemp("rm_fault_world"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dc1(world: Any) -> list[Any]:
     """dc1's members as endpoints.json lists them (member 0 is the primary at start)."""
     return list(world.endpoints["dc1"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def primary(world: Any) -> Any:
     return world.member("dc1", 0)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def secondary(world: Any) -> Any:
     return world.member("dc1", 1)
