@@ -250,3 +250,26 @@ def test_mysql_command_line_client(world: RunningWorld) -> None:
         timeout=30,
     )
     assert tls.returncode == 0 and "Ssl_cipher" in tls.stdout and tls.stdout.split()[-1] != "Ssl_cipher", tls
+
+
+def test_asyncmy_tls_handshakes_do_not_hang(world: RunningWorld) -> None:
+    """Regression: bytes sent right after the SSLRequest (ClientHello) must reach the TLS layer."""
+    import asyncio
+
+    m = world.member("dc1", 0)
+
+    async def go() -> int:
+        n = 0
+        for _ in range(20):
+            ctx = ssl.create_default_context(cafile=str(world.ca_path))
+            conn = await asyncio.wait_for(
+                asyncmy.connect(host=m.host, port=m.port, user="root", password="rootpw", ssl=ctx), 10
+            )
+            async with conn.cursor() as cur:
+                await cur.execute("SELECT 1")
+                await cur.fetchall()
+            conn.close()
+            n += 1
+        return n
+
+    assert asyncio.run(go()) == 20
