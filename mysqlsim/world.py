@@ -361,6 +361,8 @@ class World:
         inst = self.instance(host)
         if inst.running:
             return {"host": inst.host, "running": True}
+        # a started server serves replication again (stop_source models the running process refusing dumps)
+        inst.faults.pop("stop_source", None)
         await self._start_instance(inst)
         return {"host": inst.host, "running": True}
 
