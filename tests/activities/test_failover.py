@@ -118,8 +118,8 @@ async def test_forced_failover_interrupted_then_rejoin(
     assert interrupted == clean
     killed = await failover_round(world, env, kill_in_step=names.index("promote_target"), kill_after_s=0.05)
     assert killed == clean
-    obs = await observe(env, three_site_spec(world))
-    assert obs.primary_cluster == "dc1" and obs.global_status == "HEALTHY", obs.clusters
+    obs = await settled_status(env, three_site_spec(world))
+    assert obs.primary_cluster == "dc1" and obs.global_status == "HEALTHY", obs.model_dump()
 
 
 async def test_forced_failover_invalidates_listed_unreachable_replicas(

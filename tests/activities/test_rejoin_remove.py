@@ -14,6 +14,7 @@ from opsb_world import (
     member_facts,
     metadata_roles,
     rows,
+    settled_status,
     three_site_spec,
     topology,
     wait_rows,
@@ -121,7 +122,7 @@ async def test_rejoin_remove_dissolve(world: Any, env: OperationEnv) -> None:
         assert await rows(m, "SELECT COUNT(*) AS n FROM app.t WHERE id IN (1,2,3,20,21)") == [{"n": 5}]
     for f in await member_facts(env, spec, "dc2"):
         assert f["channel"] is None and f["sro"] and f["skip_replica_start"] in ("OFF", "0"), f
-    obs = await observe(env, three_site_spec(world))
+    obs = await settled_status(env, three_site_spec(world))
     assert set(obs.clusters) == {"dc1"} and obs.global_status == "HEALTHY", obs
 
     # -- dissolve: the primary keeps its group, its rows, and stays writable; no ClusterSet left
