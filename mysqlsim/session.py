@@ -84,6 +84,7 @@ class SimSession:
         self.user_vars: dict[str, Any] = {}
         self.connection_id = instance.next_connection_id()
         self.in_txn = False  # explicit transaction (BEGIN or autocommit=0)
+        self.txn_read_only = False  # START TRANSACTION READ ONLY
         self.sqlite_txn = False  # SQLite BEGIN issued (holds the instance's write lock)
         self.events: list[BinlogEvent] = []
         self.gtid_next_used = False
@@ -271,7 +272,10 @@ class SimSession:
 
     # --- read-only / locks ------------------------------------------------------------------------
     def check_read_only(self) -> None:
-        """Error 1290 when the instance refuses client writes (appliers are never blocked)."""
+        """Error 1290 when the instance refuses client writes (appliers are never blocked); 1792 inside a
+        READ ONLY transaction."""
+        if self.txn_read_only and self.in_txn:
+            raise errors.MySQLError(1792, "25006", "Cannot execute statement in a READ ONLY transaction.")
         if self.applier or self.internal:
             return
         v = self.instance.variables
@@ -346,6 +350,7 @@ class SimSession:
             if gtid is not None:
                 self.gtid_next_used = True
         self.in_txn = False
+        self.txn_read_only = False
 
     async def rollback(self) -> None:
         if self.sqlite_txn:
@@ -356,6 +361,7 @@ class SimSession:
         self.events.clear()
         self._release_write()
         self.in_txn = False
+        self.txn_read_only = False
         if self.explicit_gtid() is not None:
             # ROLLBACK with an explicit GTID: the GTID is not consumed, but the manual requires a new SET
             self.gtid_next_used = True

@@ -348,6 +348,7 @@ async def begin(ctx: StatementContext, sql: str, m: re.Match[str]) -> Result:
     s = ctx.session
     await s.implicit_commit()
     s.in_txn = True
+    s.txn_read_only = bool(re.search(r"READ\s+ONLY", sql, re.IGNORECASE))
     return Result.ok()
 
 
