@@ -268,8 +268,9 @@ class OperationActivities:
     @activity.defn(name=names.ACTIVITY_PLAN)
     async def plan(self, req: OperationRequest) -> OperationPlan:
         """Plan (and dry-run) an operation: its steps and which are already done."""
-        with translated_errors(doing=f"planning {req.kind.value}"):
-            return await self._plan(req, env=self._env)
+        async with heartbeating(lambda: None, interval=_heartbeat_interval()):
+            with translated_errors(doing=f"planning {req.kind.value}"):
+                return await self._plan(req, env=self._env)
 
     @activity.defn(name=names.ACTIVITY_STEP)
     async def step(self, inp: StepInput) -> StepResult:
@@ -308,8 +309,9 @@ class OperationActivities:
     @activity.defn(name=names.ACTIVITY_OBSERVE)
     async def observe(self, inp: ObserveInput) -> ClusterSetObservation:
         """One status round over the ClusterSet (read-only)."""
-        with translated_errors(doing="observing the ClusterSet"):
-            obs = await self._observe(inp, env=self._env)
+        async with heartbeating(lambda: None, interval=_heartbeat_interval()):
+            with translated_errors(doing="observing the ClusterSet"):
+                obs = await self._observe(inp, env=self._env)
         if obs.observed_at is None:
             obs = obs.model_copy(update={"observed_at": datetime.now(UTC)})
         return obs

@@ -47,6 +47,27 @@ def _fail(message: str, hint: str) -> click.ClickException:
     show_default=True,
     help="Kubernetes writes (status, events): auto = when a kubeconfig or in-cluster config exists.",
 )
+@click.option(
+    "--progress-signal-seconds",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="How often a CLONE's progress is sent to the ClusterSet workflow (and its CR status).",
+)
+@click.option(
+    "--max-cached-workflows",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="Sticky workflow cache size (0: no cache; every task replays).",
+)
+@click.option(
+    "--sticky-timeout-seconds",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="How long a workflow task waits for the worker that cached the workflow (after a crash).",
+)
 @click.option("--log-level", default="INFO", show_default=True)
 def worker(
     task_queue: str,
@@ -56,6 +77,9 @@ def worker(
     graceful_shutdown_seconds: float,
     secrets_file: Path | None,
     kube: Any,
+    progress_signal_seconds: float,
+    max_cached_workflows: int,
+    sticky_timeout_seconds: float,
     log_level: str,
 ) -> None:
     """Run the Temporal worker of the ClusterSet workflows and activities."""
@@ -70,6 +94,9 @@ def worker(
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         graceful_shutdown_seconds=graceful_shutdown_seconds,
+        progress_signal_seconds=progress_signal_seconds,
+        max_cached_workflows=max_cached_workflows,
+        sticky_timeout_seconds=sticky_timeout_seconds,
     )
     try:
         asyncio.run(run_worker(options=options, secrets_file=secrets_file, kube=kube, profile=profile))

@@ -41,6 +41,8 @@ class WorkerOptions:
     max_concurrent_workflow_tasks: int = 100
     graceful_shutdown_seconds: float = 30.0
     progress_signal_seconds: float = 30.0
+    max_cached_workflows: int = 1000  # 0 disables the sticky cache (every task replays)
+    sticky_timeout_seconds: float = 10.0  # how long a task waits for this worker before any worker gets it
 
 
 def build_worker(
@@ -55,6 +57,8 @@ def build_worker(
         max_concurrent_activities=options.max_concurrent_activities,
         max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=options.graceful_shutdown_seconds),
+        max_cached_workflows=options.max_cached_workflows,
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=options.sticky_timeout_seconds),
     )
 
 

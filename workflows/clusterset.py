@@ -185,6 +185,7 @@ class ClusterSetWorkflow:
                 ObserveInput(clusterset=self._ref(), spec=spec),
                 result_type=ClusterSetObservation,
                 start_to_close_timeout=timedelta(seconds=self._s.tuning.observe_start_to_close_seconds),
+                heartbeat_timeout=timedelta(seconds=self._s.tuning.step_heartbeat_timeout_seconds),
                 retry_policy=RetryPolicy(maximum_attempts=2, maximum_interval=timedelta(seconds=5)),
                 summary="observe topology",
             )
@@ -214,7 +215,7 @@ class ClusterSetWorkflow:
             await workflow.execute_activity(
                 names.ACTIVITY_PATCH_STATUS,
                 PatchStatusInput(clusterset=self._ref(), status=desired),
-                start_to_close_timeout=timedelta(seconds=30),
+                start_to_close_timeout=timedelta(seconds=self._s.tuning.kube_start_to_close_seconds),
                 retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=10)),
                 summary="write CR status",
             )
@@ -234,7 +235,7 @@ class ClusterSetWorkflow:
                     message=message,
                     key=key,
                 ),
-                start_to_close_timeout=timedelta(seconds=30),
+                start_to_close_timeout=timedelta(seconds=self._s.tuning.kube_start_to_close_seconds),
                 retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=10)),
                 summary=f"event {reason}",
             )
@@ -511,7 +512,7 @@ class ClusterSetWorkflow:
             await workflow.execute_activity(
                 activity,
                 arg,
-                start_to_close_timeout=timedelta(seconds=30),
+                start_to_close_timeout=timedelta(seconds=self._s.tuning.kube_start_to_close_seconds),
                 retry_policy=RetryPolicy(maximum_attempts=10, maximum_interval=timedelta(seconds=30)),
                 summary=summary,
             )

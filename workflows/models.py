@@ -185,6 +185,7 @@ class WorkflowTuning(WorkflowModel):
     clone_maximum_attempts: int = 50
     retry_maximum_interval_seconds: int = 30
     observe_start_to_close_seconds: int = 60
+    kube_start_to_close_seconds: int = 30
     blocked_retry_seconds: int = 300  # a retryable failure is planned again after this long
     max_history_events: int = 10_000  # continue-as-new earlier than the server's suggestion
     idle_timeout_seconds: int = 3600  # wake-up interval while there is no spec

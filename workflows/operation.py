@@ -81,6 +81,7 @@ class OperationWorkflow:
             req,
             result_type=OperationPlan,
             start_to_close_timeout=timedelta(seconds=tuning.observe_start_to_close_seconds),
+            heartbeat_timeout=timedelta(seconds=tuning.step_heartbeat_timeout_seconds),
             retry_policy=step_retry_policy(tuning, attempts=tuning.step_maximum_attempts),
             summary=f"plan {title}",
         )

@@ -92,3 +92,38 @@ def make_env(world: Any) -> OperationEnv:
         pools=Pools(ConnectionSettings(connect_timeout=3.0, query_timeout=30.0, ca_path=str(world.ca_path))),
         settings=SETTINGS,
     )
+
+
+async def root_sql(host: str, port: int, statements: list[str]) -> None:
+    """Run statements as root on one instance (test set-up, as a human operator would)."""
+    import asyncio
+
+    import asyncmy
+
+    conn = await asyncio.wait_for(
+        asyncmy.connect(host=host, port=port, user="root", password=ROOT_PASSWORD, autocommit=True), 10
+    )
+    try:
+        async with conn.cursor() as cur:
+            for statement in statements:
+                await cur.execute(statement)
+    finally:
+        conn.close()
+
+
+async def wipe_former_replica(world: Any, site: str) -> None:
+    """Make a dissolved ClusterSet's former replica site an empty server again (what an operator does
+    before reusing it): no stale metadata copy, no data, no GTIDs."""
+    for m in world.endpoints[site]:
+        await root_sql(
+            m.host,
+            m.port,
+            [
+                "SET SESSION sql_log_bin = 0",
+                "SET GLOBAL super_read_only = OFF",
+                "DROP DATABASE IF EXISTS mysql_innodb_cluster_metadata",
+                "DROP DATABASE IF EXISTS app",
+                "RESET MASTER",
+                "RESET PERSIST IF EXISTS super_read_only",
+            ],
+        )

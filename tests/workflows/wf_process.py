@@ -1,0 +1,146 @@
+"""A `csctl worker` subprocess that tests can SIGKILL and restart, and a payload scanner for histories."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import signal
+import subprocess
+import sys
+import sysconfig
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+
+
+class WorkerProcess:
+    """`csctl worker` on one task queue, with the real operations and no Kubernetes."""
+
+    def __init__(
+        self,
+        *,
+        address: str,
+        task_queue: str,
+        secrets_file: Path,
+        ca_path: Path,
+        log_dir: Path,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.address = address
+        self.task_queue = task_queue
+        self.secrets_file = secrets_file
+        self.ca_path = ca_path
+        self.log_dir = log_dir
+        self.extra_env = extra_env or {}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+        self.log_path = log_dir / "worker-0.log"
+
+    def start(self) -> None:
+        assert self.process is None
+        self.starts += 1
+        self.log_path = self.log_dir / f"worker-{self.starts}.log"
+        csctl = str(Path(sysconfig.get_path("scripts")) / "csctl")
+        argv = [
+            csctl if os.path.exists(csctl) else sys.executable,
+            *([] if os.path.exists(csctl) else ["-m", "cli"]),
+            "worker",
+            "--task-queue",
+            self.task_queue,
+            "--secrets-file",
+            str(self.secrets_file),
+            "--kube",
+            "off",
+            "--graceful-shutdown-seconds",
+            "2",
+            "--progress-signal-seconds",
+            "0.2",
+            "--sticky-timeout-seconds",
+            "1",
+        ]
+        env = {
+            **os.environ,
+            "TEMPORAL_ADDRESS": self.address,
+            "TEMPORAL_NAMESPACE": "default",
+            "CLUSTERSET_MYSQL_CA_PATH": str(self.ca_path),
+            **self.extra_env,
+        }
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+
+    async def wait_ready(self, *, within: float = 30.0) -> None:
+        deadline = time.monotonic() + within
+        while b"worker polling task queue" not in self.log_path.read_bytes():
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"worker exited: {self.log_path.read_text()[-2000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"worker not ready: {self.log_path.read_text()[-2000:]}")
+            await asyncio.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no shutdown, no last heartbeat."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            self.kill()
+        self.process = None
+
+
+def _strings(obj: Any) -> Iterable[str]:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield str(k)
+            yield from _strings(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _strings(v)
+    elif isinstance(obj, str):
+        yield obj
+        try:
+            yield base64.b64decode(obj, validate=True).decode("utf-8", "replace")
+        except ValueError:
+            pass
+    else:
+        yield str(obj)
+
+
+async def histories_containing(
+    client: Client, secrets: Iterable[str], *, query: str = ""
+) -> dict[str, list[str]]:
+    """Every workflow history on the server, decoded (payload data is base64 in the JSON form), searched
+    for `secrets`: {workflow id: [secrets found]}. Covers inputs, results, heartbeats, failures, memos,
+    search attributes and user metadata, since all are fields of the history events."""
+    found: dict[str, list[str]] = {}
+    wanted = list(secrets)
+    async for wf in client.list_workflows(query or None):
+        handle = client.get_workflow_handle(wf.id, run_id=wf.run_id)
+        history = await handle.fetch_history()
+        texts = list(_strings(history.to_json_dict()))
+        hits = [s for s in wanted if any(s in t for t in texts)]
+        if hits:
+            found[f"{wf.id} ({wf.run_id})"] = hits
+    return found
