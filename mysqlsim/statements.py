@@ -1332,3 +1332,43 @@ async def wait_for_executed_gtid_set(
             return 1
         await inst.gtid_changed.wait_for(min(left, 1.0) if left is not None else 1.0)
     return 0
+
+
+@statement(
+    r"^SHOW\s+(?:INDEX|INDEXES|KEYS)\s+(?:FROM|IN)\s+(\S+)(?:\s+(?:FROM|IN)\s+`?(\w+)`?)?(?:\s+(.+))?$"
+)
+async def show_index(ctx: StatementContext, sql: str, m: re.Match[str]) -> Result:
+    """SHOW INDEX: the PRIMARY key (other indexes are accepted by CREATE TABLE but not modelled)."""
+    ref = m.group(1).replace("`", "")
+    schema, _, table = ref.rpartition(".")
+    schema = m.group(2) or schema or ctx.session.database or ""
+    if not schema:
+        raise errors.no_db_selected()
+    if not ctx.instance.engine.table_exists(schema, table):
+        raise errors.no_such_table(schema, table)
+    cols = [
+        "Table",
+        "Non_unique",
+        "Key_name",
+        "Seq_in_index",
+        "Column_name",
+        "Collation",
+        "Cardinality",
+        "Sub_part",
+        "Packed",
+        "Null",
+        "Index_type",
+        "Comment",
+        "Index_comment",
+        "Visible",
+        "Expression",
+    ]
+    rows: list[tuple[Any, ...]] = []
+    seq = 0
+    for r in ctx.instance.engine.all_columns():
+        if r[0] == schema and r[1] == table and r[6] == "PRI":
+            seq += 1
+            rows.append(
+                (table, 0, "PRIMARY", seq, r[2], "A", 0, None, None, "", "BTREE", "", "", "YES", None)
+            )
+    return await _filter(ctx, cols, rows, m.group(3), like_col=2)
