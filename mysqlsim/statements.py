@@ -415,17 +415,28 @@ async def _filter(
         conn.execute(f'DROP TABLE IF EXISTS temp."{name}"')
 
 
+_SORTED_VARIABLES: tuple[int, list[str]] = (0, [])
+
+
 def variable_rows(s: SimSession, scope: str) -> list[tuple[str, str]]:
+    global _SORTED_VARIABLES
+    if _SORTED_VARIABLES[0] != len(SYSTEM_VARIABLES):
+        _SORTED_VARIABLES = (len(SYSTEM_VARIABLES), sorted(SYSTEM_VARIABLES))
     inst = s.instance
+    store = inst.variables
+    values = store.values
     rows = []
-    for n in sorted(SYSTEM_VARIABLES):
-        vd = inst.variables.definition(n)
+    for n in _SORTED_VARIABLES[1]:
+        vd = store.definition(n)
         if vd is None:
             continue
         if scope == "GLOBAL":
             if vd.scope == "SESSION":
                 continue
-            v = inst.variables.get_global(n)
+            if vd.getter is not None:
+                v = vd.getter(inst)
+            else:
+                v = values.get(n, vd.default)
         else:
             v = s.get_var(n)
         rows.append((n, show_value(v)))
