@@ -25,7 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -161,9 +166,8 @@ class Reconciler:
             await handle.execute_update(ClusterSetWorkflow.dissolve, request, id=f"dissolve-{uid}")
             self._metrics.updates.labels(update="Dissolve", outcome="accepted").inc()
         except RPCError as err:
-            if err.status != RPCStatusCode.NOT_FOUND:
-                raise
-            # No running workflow: either none was ever started (nothing to dissolve), or it has closed.
+            # No running workflow takes the update: none was ever started (nothing to dissolve), or it
+            # has closed (its result tells whether it dissolved). A running one: a transient error.
             try:
                 description = await handle.describe()
             except RPCError as describe_err:
@@ -173,6 +177,8 @@ class Reconciler:
                 self._metrics.updates.labels(update="Dissolve", outcome="no-workflow").inc()
                 await self._release(namespace=namespace, name=name, uid=uid)
                 return
+            if description.status == WorkflowExecutionStatus.RUNNING:
+                raise err
             _log.info("%s/%s: workflow already %s", namespace, name, description.status)
         try:
             result = await handle.result()

@@ -50,6 +50,7 @@ class Watcher:
         self._known: dict[str, str] = {}  # key -> uid, of objects present in the last list/watch
         self._loop: asyncio.AbstractEventLoop | None = None
         self._source: ListWatch | None = None
+        self._stopped = False
 
     # ------------------------------------------------------------------ feeding
 
@@ -58,6 +59,8 @@ class Watcher:
         self._loop.call_soon_threadsafe(self._on_item, item)
 
     def _on_item(self, item: Item) -> None:
+        if self._stopped:
+            return  # delivered by the source thread just before it stopped
         if isinstance(item, Listed):
             self.metrics.listed = True
             present = {_key(o): o for o in item.objects}
@@ -125,6 +128,7 @@ class Watcher:
         try:
             await stop.wait()
         finally:
+            self._stopped = True
             await asyncio.to_thread(self._source.stop)
             tasks = list(self._workers.values())
             for task in tasks:

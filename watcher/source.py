@@ -88,6 +88,11 @@ class ListWatch:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def _emit(self, item: Item) -> None:
+        # Nothing is delivered once stop() was called: a stopped watcher must not act any more.
+        if not self._stop.is_set():
+            self._deliver(item)
+
     def _run(self) -> None:
         backoff = self._settings.backoff_initial
         reason = "start"
@@ -130,10 +135,12 @@ class ListWatch:
         self._listed_since_error = True
         rv = str(listed["metadata"]["resourceVersion"])
         self._metrics.saw_event("LIST")
-        self._deliver(Listed(objects=list(listed.get("items") or []), resource_version=rv))
+        self._emit(Listed(objects=list(listed.get("items") or []), resource_version=rv))
         while not self._stop.is_set():
             w: Any = watch.Watch()  # type: ignore[no-untyped-call]
             self._watch = w
+            if self._stop.is_set():  # stop() may have run just before this watch was published
+                break
             for event in w.stream(
                 fn,
                 *args,
@@ -149,7 +156,7 @@ class ListWatch:
                 if new_rv:
                     rv = str(new_rv)
                 if type_ in ("ADDED", "MODIFIED", "DELETED"):
-                    self._deliver(Changed(type=type_, object=obj))
+                    self._emit(Changed(type=type_, object=obj))
                 if self._stop.is_set():
                     break
             self._watch = None
