@@ -246,8 +246,9 @@ class ReplicationAccount:
 async def point_member(
     s: Session, src: Source, *, primary: bool, account: ReplicationAccount | None, ssl_mode: str
 ) -> None:
-    """update_replica(X, ...) of §1.13 on one member: fence, stop, CHANGE, and on the primary START and
-    the replica settings. `account` given = the full CHANGE, else host/port only."""
+    """update_replica(X, ...) of §1.13 on one member: fence, stop, CHANGE, and on the primary the replica
+    settings (member actions, managed list) then START. `account` given = the full CHANGE, else
+    host/port only."""
     await p.fence(s)
     await p.stop_channel(s)
     if account is not None:
@@ -263,8 +264,10 @@ async def point_member(
         statement = sql.change_source_host_port(host=src.host, port=src.port, auto_failover=primary)
     await s.execute(statement)
     if primary:
-        await s.execute(sql.start_replica())
+        # The managed source list goes in before START (the Shell adds it after): a channel started
+        # with the old group still listed would fail over back to the old group's primary.
         await update_replica_settings(s, src, is_primary=True)
+        await s.execute(sql.start_replica())
 
 
 async def update_replica_settings(s: Session, src: Source, *, is_primary: bool) -> None:
