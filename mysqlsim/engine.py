@@ -579,7 +579,6 @@ def install_builtin_functions(engine: Engine, *, now: Callable[[], float]) -> No
     )
     engine.install_function("GREATEST", -1, lambda *a: None if any(x is None for x in a) else max(a))
     engine.install_function("LEAST", -1, lambda *a: None if any(x is None for x in a) else min(a))
-    engine.install_function("SLEEP", 1, lambda s: 0)
     engine.install_function("JSON_MERGE_PATCH", -1, _json_merge_patch)
     engine.install_function("SUBSTRING_INDEX", 3, _substring_index)
     engine.install_function("FIND_IN_SET", 2, _find_in_set)

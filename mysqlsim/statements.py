@@ -1383,3 +1383,18 @@ async def show_index(ctx: StatementContext, sql: str, m: re.Match[str]) -> Resul
                 (table, 0, "PRIMARY", seq, r[2], "A", 0, None, None, "", "BTREE", "", "", "YES", None)
             )
     return await _filter(ctx, cols, rows, m.group(3), like_col=2)
+
+
+@sql_function("sleep")
+async def sleep(ctx: StatementContext, seconds: Any = None, *rest: Any) -> Any:
+    """SLEEP(n): pauses the statement (0); interrupted by KILL QUERY."""
+    if rest:
+        raise errors.wrong_paramcount_to_native_fct("sleep")
+    if seconds is None:
+        raise errors.wrong_arguments("sleep.")
+    s = float(seconds)
+    if s < 0:
+        raise errors.wrong_arguments("sleep.")
+    ctx.session.state = "User sleep"
+    await asyncio.sleep(s)
+    return 0
