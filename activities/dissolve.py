@@ -18,7 +18,7 @@ from __future__ import annotations
 from activities import cs_topology as t
 from activities import primitives as p
 from activities import sql
-from activities.errors import FailedPrecondition
+from activities.errors import FailedPrecondition, InvalidTopology
 from activities.models import OperationKind, OperationRequest
 from activities.remove import removal_steps
 from activities.steps import Step, StepContext, operation
@@ -40,7 +40,7 @@ async def _primary_without_clusterset(ctx: StepContext) -> str | None:
 async def _pc(ctx: StepContext) -> str | None:
     try:
         topo = await t.read_topology(ctx)
-    except Exception:  # no ClusterSet metadata left anywhere: dissolved already
+    except InvalidTopology:  # no ClusterSet metadata left anywhere: dissolved already
         return await _primary_without_clusterset(ctx)
     return topo.primary_cluster
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from activities import primitives as p
 from activities import sql
 from activities.connections import ClusterAccess
-from activities.errors import InstanceUnreachable
+from activities.errors import InstanceUnreachable, NoPrimary
 from activities.models import OperationKind, OperationRequest
 from activities.steps import Step, StepContext, operation
 from api.models import Endpoint
@@ -34,7 +34,7 @@ async def _endpoints_primary_first(acc: ClusterAccess) -> list[tuple[Endpoint, b
     try:
         ep, _ = await acc.primary()
         primary = ep
-    except Exception:  # no group or no primary: every member is handled on its own
+    except (NoPrimary, InstanceUnreachable):  # no group or no primary: every member on its own
         primary = None
     out = [(ep, primary is not None and ep == primary) for ep in eps]
     out.sort(key=lambda t: 0 if t[1] else 1)
