@@ -13,6 +13,7 @@ from harness import make_env, request, root_sql, run_operation, view_count
 from opsb_world import (
     build_clusterset,
     clusterset_facts,
+    metadata_roles,
     rows,
     settled_status,
     three_site_spec,
@@ -20,6 +21,7 @@ from opsb_world import (
     wait_rows,
 )
 
+from activities.errors import InstanceUnreachable
 from activities.models import OperationKind
 from activities.steps import OperationEnv, build_steps, plan_operation
 
@@ -194,3 +196,28 @@ async def test_switchover_crash_after_every_step(
         assert normalise(await clusterset_facts(env, spec2)) == clean, names[k]
         assert await view_count(env, spec2, "dc2") == views + 1, names[k]
         await switch(world, env, "dc1")
+
+
+async def test_switchover_invalidates_a_listed_unreachable_replica(
+    world: Any, env: OperationEnv, built: dict[str, bool]
+) -> None:
+    await ensure_built(world, env, built)
+    spec2 = three_site_spec(world, primary="dc2")
+    dc3 = [m.host for m in world.endpoints["dc3"]]
+    others = [m.host for s in ("dc1", "dc2") for m in world.endpoints[s]]
+    world.ctl.partition(dc3, [*others, "127.0.0.1"])
+    try:
+        with pytest.raises(InstanceUnreachable, match="dc3"):
+            await switch(world, env, "dc2")
+        req = request(OperationKind.SWITCHOVER, spec2, target="dc2", invalidate_clusters=["dc3"])
+        run = await run_operation(req, env)
+        assert "promote_target" in run.acted
+        roles = {r[0]: r for r in await metadata_roles(env, spec2, "dc2")}
+        assert roles["dc2"][1:] == ("PRIMARY", False) and roles["dc3"][2] is True, roles
+    finally:
+        world.ctl.heal()
+    rejoin = await run_operation(request(OperationKind.REJOIN, spec2, target="dc3"), env)
+    assert "rejoin_metadata" in rejoin.acted and "replica_channel" in rejoin.acted, rejoin.acted
+    await switch(world, env, "dc1")
+    obs = await settled_status(env, three_site_spec(world))
+    assert obs.primary_cluster == "dc1" and obs.global_status == "HEALTHY", obs.model_dump()
