@@ -269,6 +269,27 @@ def test_mysql_command_line_client_smoke(world: Any, primary: Any) -> None:
     )
     assert bad.returncode != 0
     assert "ERROR 1045 (28000)" in bad.stderr
+    # --ssl-verify-server-cert checks the certificate's SAN against the host connected to (VERIFY_IDENTITY).
+    verified = subprocess.run(
+        [
+            mysql,
+            f"--host={primary.host}",
+            f"--port={primary.port}",
+            f"--user={ROOT_USER}",
+            f"--password={ROOT_PASSWORD}",
+            f"--ssl-ca={world.ca_path}",
+            "--ssl-verify-server-cert",
+            "--batch",
+            "--skip-column-names",
+            "-e",
+            "SHOW SESSION STATUS LIKE 'Ssl_version'",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert "TLSv1" in verified.stdout
 
 
 def test_use_database_sets_default_schema(primary: Any) -> None:
