@@ -65,22 +65,27 @@ async def test_create_edit_delete(world_factory: Callable[..., Any]) -> None:
         view = await _ready(world, created, generation=2)
         assert ("switchover", "dc2", "Succeeded") in _ops(view)
         assert view.generation == 2
-        assert w.count("ApplySpec") == 2
+        await eventually("counted: w.count('ApplySpec') == 2", lambda: w.count("ApplySpec") == 2)
 
         # Delete: Dissolve, the workflow completes dissolved, the finalizer goes, the CR is gone.
         world.delete()
         await eventually("CR gone", lambda: world.get() is None)
         result = await world.handle(created).result()
         assert result.dissolved
-        assert w.count("Dissolve", "accepted") == 1
-        assert w.count("RemoveFinalizer", "removed") == 1
+        await eventually(
+            "counted: w.count('Dissolve', 'accepted') == 1", lambda: w.count("Dissolve", "accepted") == 1
+        )
+        # The CR can be gone before the watcher's call returns and is counted: wait for the count.
+        await eventually("removal counted", lambda: w.count("RemoveFinalizer", "removed") == 1)
 
 
 async def test_opt_out_of_the_finalizer(world_factory: Callable[..., Any]) -> None:
     async with world_factory() as world, world.watcher() as w:
         created = world.create(clusterset_manifest(annotations={ANNOTATION_SKIP_FINALIZER: "true"}))
         await _ready(world, created)
-        assert w.count("ApplySpec", "accepted") == 1
+        await eventually(
+            "counted: w.count('ApplySpec', 'accepted') == 1", lambda: w.count("ApplySpec", "accepted") == 1
+        )
         assert FINALIZER_DISSOLVE not in ((world.get() or {})["metadata"].get("finalizers") or [])
 
 
@@ -93,7 +98,10 @@ async def test_invalid_spec_deleted_without_a_workflow_is_released(world_factory
         assert FINALIZER_DISSOLVE in (world.get() or {})["metadata"]["finalizers"]
         world.delete()  # no workflow was ever started: nothing to dissolve, the finalizer goes at once
         await eventually("CR gone", lambda: world.get() is None)
-        assert w.count("Dissolve", "no-workflow") == 1
+        await eventually(
+            "counted: w.count('Dissolve', 'no-workflow') == 1",
+            lambda: w.count("Dissolve", "no-workflow") == 1,
+        )
 
 
 async def test_invalid_spec_gets_a_condition_and_starts_nothing(world_factory: Callable[..., Any]) -> None:
@@ -137,7 +145,9 @@ async def test_rejoin_annotation_success_removes_the_annotation(world_factory: C
         )
         view = await world.view(created)
         assert [op for op in _ops(view) if op[0] == "rejoin"] == [("rejoin", "dc3", "Succeeded")]
-        assert w.count("Rejoin", "accepted") == 1
+        await eventually(
+            "counted: w.count('Rejoin', 'accepted') == 1", lambda: w.count("Rejoin", "accepted") == 1
+        )
 
 
 async def test_failed_rejoin_keeps_the_annotation_without_a_retry_loop(
@@ -187,4 +197,6 @@ async def test_all_namespaces(world_factory: Callable[..., Any]) -> None:
         )
         await _ready(world, here)
         await _ready(world, there)
-        assert w.count("ApplySpec", "accepted") == 2
+        await eventually(
+            "counted: w.count('ApplySpec', 'accepted') == 2", lambda: w.count("ApplySpec", "accepted") == 2
+        )

@@ -101,14 +101,19 @@ async def test_two_watchers_at_once_cause_no_duplicate_operation(world_factory: 
         ]
         # Both watchers relayed both generations; Temporal deduplicated them by update id
         # (spec-<uid>-<generation>) or the validator answered StaleGeneration: one operation each.
-        assert w1.count("ApplySpec") == 2 and w2.count("ApplySpec") == 2
+        await eventually(
+            "counted: w1.count('ApplySpec') == 2 and w2.count('ApplySpec') == 2",
+            lambda: w1.count("ApplySpec") == 2 and w2.count("ApplySpec") == 2,
+        )
         assert view.generation == 2
         assert (world.get() or {})["metadata"]["finalizers"] == [FINALIZER_DISSOLVE]
         world.delete()
         await eventually("CR gone", lambda: world.get() is None)
         view = await world.view(created)
         assert [op[2] for op in _ops(view) if op[0] == "dissolve"] == ["Succeeded"]
-        assert w1.count("RemoveFinalizer") + w2.count("RemoveFinalizer") == 1
+        await eventually(
+            "one removal counted", lambda: w1.count("RemoveFinalizer") + w2.count("RemoveFinalizer") == 1
+        )
 
 
 async def test_restart_in_the_middle_of_a_dissolve(world_factory: Callable[..., Any]) -> None:
@@ -124,7 +129,10 @@ async def test_restart_in_the_middle_of_a_dissolve(world_factory: Callable[..., 
                 return view.current_operation is not None and view.current_operation.kind.value == "dissolve"
 
             await eventually("dissolve running", dissolving)
-            assert first.count("Dissolve", "accepted") == 1
+            await eventually(
+                "counted: first.count('Dissolve', 'accepted') == 1",
+                lambda: first.count("Dissolve", "accepted") == 1,
+            )
         # The first watcher is gone mid-dissolve; the CR still carries the finalizer.
         assert FINALIZER_DISSOLVE in (world.get() or {})["metadata"]["finalizers"]
         async with world.watcher("second") as second:
@@ -181,7 +189,7 @@ async def test_leader_election_one_leads_and_a_standby_takes_over(world_factory:
             await eventually("b leads", lambda: b.metrics.leader._value.get() == 1)
             world.patch({"spec": {"sslMode": "REQUIRED"}})
             await _generation_accepted(world, created, 2)
-            assert b.count("ApplySpec") >= 1
+            await eventually("counted: b.count('ApplySpec') >= 1", lambda: b.count("ApplySpec") >= 1)
 
 
 async def test_health_and_metrics_endpoints() -> None:
@@ -235,4 +243,8 @@ async def test_restart_after_the_workflow_dissolved_but_before_the_finalizer_wen
             await eventually(
                 "CR gone", lambda: world.get() is None, detail=lambda: f"{world.get()} / {second.summary()}"
             )
-        assert second.count("RemoveFinalizer", "removed") == 1, second.summary()
+            await eventually(
+                "removal counted",
+                lambda: second.count("RemoveFinalizer", "removed") == 1,
+                detail=second.summary,
+            )
