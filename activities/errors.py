@@ -30,7 +30,8 @@ what to do about it. No message ever carries a password.
           │    ├── IllegalChannel           a replication channel the operation did not expect
           │    ├── MetadataMissing          no/unsupported mysql_innodb_cluster_metadata schema
           │    ├── PurgedTransactions       incremental recovery needs GTIDs the primary purged
-          │    └── ClusterNotPrimaryCapable e.g. a target that is already the primary
+          │    ├── ClusterNotPrimaryCapable e.g. a target that is already the primary
+          │    └── PrimaryClusterReachable  a forced failover while the primary cluster answers
           ├── DivergedGtids                 errant transactions (names them)
           ├── InvalidTopology               metadata and spec or live GR state disagree
           ├── IncompatibleVersion           version rules (replication to same/next series; clone)
@@ -152,6 +153,10 @@ class PurgedTransactions(FailedPrecondition):
 
 class ClusterNotPrimaryCapable(FailedPrecondition):
     """The cluster cannot take the asked role."""
+
+
+class PrimaryClusterReachable(FailedPrecondition):
+    """A forced failover was asked while the primary cluster still answers (H-ops-B, activities.failover)."""
 
 
 class DivergedGtids(NonRetryableError):

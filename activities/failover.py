@@ -25,7 +25,7 @@ from activities.errors import (
     InstanceUnreachable,
     InvalidRequest,
     InvalidTopology,
-    NonRetryableError,
+    PrimaryClusterReachable,
 )
 from activities.gtid import GtidSet
 from activities.models import OperationKind, OperationRequest
@@ -40,10 +40,6 @@ from activities.switchover import (
 )
 
 CTX_LAST_SEEN = "last_seen_primary_gtid_executed"
-
-
-class PrimaryClusterReachable(NonRetryableError):
-    """A forced failover was asked while the primary cluster still answers."""
 
 
 async def _old_primary(ctx: StepContext, topo: t.ClusterSetTopology) -> str:

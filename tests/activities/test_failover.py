@@ -22,8 +22,8 @@ from opsb_world import (
     wait_rows,
 )
 
-from activities.errors import DivergedGtids, InstanceUnreachable
-from activities.failover import CTX_LAST_SEEN, PrimaryClusterReachable
+from activities.errors import DivergedGtids, InstanceUnreachable, PrimaryClusterReachable
+from activities.failover import CTX_LAST_SEEN
 from activities.gtid import GtidSet
 from activities.models import OperationKind
 from activities.steps import OperationEnv, build_steps
