@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -93,3 +94,7 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    # The SDK's core threads can abort a normal interpreter shutdown after many workflows were
+    # terminated; everything is printed and closed by now, so leave directly.
+    sys.stdout.flush()
+    os._exit(0)
