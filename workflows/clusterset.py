@@ -311,7 +311,7 @@ class ClusterSetWorkflow:
         request = OperationRequest(
             kind=planned.kind,
             clusterset=self._ref(),
-            spec=spec,
+            spec=self._spec_for(planned, spec),
             target_cluster=planned.target_cluster,
             force=planned.force,
             invalidate_clusters=list(planned.invalidate_clusters),
@@ -360,6 +360,19 @@ class ClusterSetWorkflow:
         cancelled = self._cancel_requested
         await self._finish_operation(planned, record, result=result, error=error, cancelled=cancelled)
         return operation_id
+
+    def _spec_for(self, planned: PlannedOperation, spec: ClusterSetSpec) -> ClusterSetSpec:
+        """The spec an operation works with: a removal still needs the removed cluster's endpoints,
+        which the new spec no longer lists, so it is added back from the clusters earlier specs named."""
+        target = planned.target_cluster
+        if planned.kind is not OperationKind.REMOVE or target is None:
+            return spec
+        if (
+            any(c.innodb_cluster_name == target for c in spec.clusters)
+            or target not in self._s.known_clusters
+        ):
+            return spec
+        return spec.model_copy(update={"clusters": [*spec.clusters, self._s.known_clusters[target]]})
 
     async def _finish_operation(
         self,
@@ -526,6 +539,8 @@ class ClusterSetWorkflow:
         """Record the CR's spec at a new generation; the main loop converges on it."""
         self._s.spec = req.spec
         self._s.generation = req.generation
+        for cluster in req.spec.clusters:
+            self._s.known_clusters[cluster.innodb_cluster_name] = cluster
         self._s.blocked = [b for b in self._s.blocked if b.generation >= req.generation]
         self._wake = True
         return ApplySpecResult(accepted_generation=req.generation)

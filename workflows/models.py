@@ -20,7 +20,7 @@ from activities.models import (
     OperationKind,
     OperationRequest,
 )
-from api.models import ClusterSetSpec, ClusterSetStatus, Condition
+from api.models import ClusterSetSpec, ClusterSetStatus, ClusterSpec, Condition
 
 HISTORY_LIMIT = 20  # operation records kept in state (older ones live in Temporal's history)
 
@@ -212,6 +212,7 @@ class ClusterSetState(WorkflowModel):
     blocked: list[BlockedOperation] = Field(default_factory=list)
     rejoin_failed: list[str] = Field(default_factory=list)  # clusters whose last annotation rejoin failed
     managed: bool = False  # bootstrapped or adopted by this workflow
+    known_clusters: dict[str, ClusterSpec] = Field(default_factory=dict)  # every cluster any spec named
     fence_pending: list[str] = Field(default_factory=list)  # invalidated old primaries to fence when seen
     grown: dict[str, int] = Field(default_factory=dict)  # cluster -> generation its members were grown at
     dissolve_requested_by: str | None = None
