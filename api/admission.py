@@ -32,9 +32,26 @@ class Admission:
         return not self.violations
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def as_decoded_json(value: Any) -> Any:
+    """`value` as the API server's unstructured JSON decoder leaves it: integers that do not fit int64
+    become float64 (so the schema then rejects them as "must be of type integer", as a real server does)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if _INT64_MIN <= value <= _INT64_MAX else float(value)
+    if isinstance(value, dict):
+        return {key: as_decoded_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_decoded_json(item) for item in value]
+    return value
+
+
 def admit_with_schema(schema: dict[str, Any], obj: Any) -> Admission:
     """Prune, default and validate `obj` (a whole CR as JSON) against one version's openAPIV3Schema."""
-    pruned_obj, pruned = prune(schema, obj)
+    pruned_obj, pruned = prune(schema, as_decoded_json(obj))
     defaulted = apply_defaults(schema, pruned_obj)
     violations = validate_schema(schema, defaulted)
     if any(v.type in BLOCKING_TYPES for v in violations):

@@ -152,3 +152,15 @@ def test_crd_schema_validates_the_percona_baseline_without_errors() -> None:
     schema = version_schema(crd())
     obj = apply_defaults(schema, valid_cluster_set())
     assert validate_schema(schema, obj) == []
+
+
+def test_integer_beyond_int64_is_a_readable_422_not_a_crash() -> None:
+    """The API server decodes an integer that does not fit int64 as a float64, so the CEL rules never see an
+    integer they cannot represent; the answer names the field."""
+    obj = valid_cluster_set()
+    obj["spec"]["clusters"][0]["endpoints"][0]["port"] = 2**63
+    admission = api_server(obj)
+    assert [str(v) for v in admission.violations] == [
+        "spec.clusters[0].endpoints[0].port: Invalid value: 9.223372036854776e+18: "
+        "spec.clusters[0].endpoints[0].port in body should be less than or equal to 65535"
+    ]
