@@ -554,8 +554,19 @@ async def _json_body(request: web.Request, *, default: Any = None) -> Any:
         if default is not None:
             return default
         raise errors.bad_request("the request body is empty")
+    content_type = request.headers.get("Content-Type", "")
+    if "protobuf" in content_type or "cbor" in content_type:
+        # kubesim speaks JSON (and YAML) only; 415 is what client-go understands as "send JSON instead".
+        raise errors.ApiError(
+            code=415,
+            reason="UnsupportedMediaType",
+            message=(
+                f"the body of the request was in an unknown format - accepted media types include: "
+                f"application/json, application/yaml (not {content_type})"
+            ),
+        )
     try:
-        if "yaml" in request.headers.get("Content-Type", ""):
+        if "yaml" in content_type:
             return yaml.safe_load(raw)
         return json.loads(raw)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
