@@ -422,12 +422,13 @@ def _thread(tid: int, name: str, state: str) -> Row:
         ("MEMBER_VERSION", T),
         ("MEMBER_COMMUNICATION_STACK", T),
     ],
-    plugin="group_replication",
 )
 def group_members(inst: Instance) -> Iterable[Row]:
+    # A Performance Schema table of the server itself (RM "The replication_group_members Table"): it exists
+    # whether or not the plugin is installed, and has no rows until the plugin is.
     from mysqlsim.replication import group
 
-    return group.members_rows(inst)
+    return group.members_rows(inst) if core.plugin_active(inst, "group_replication") else []
 
 
 @system_table(
@@ -448,12 +449,12 @@ def group_members(inst: Instance) -> Iterable[Row]:
         ("COUNT_TRANSACTIONS_LOCAL_PROPOSED", I),
         ("COUNT_TRANSACTIONS_LOCAL_ROLLBACK", I),
     ],
-    plugin="group_replication",
 )
 def group_member_stats(inst: Instance) -> Iterable[Row]:
+    # Server-owned like replication_group_members: present without the plugin, then empty.
     from mysqlsim.replication import group
 
-    return group.stats_rows(inst)
+    return group.stats_rows(inst) if core.plugin_active(inst, "group_replication") else []
 
 
 @system_table(

@@ -154,3 +154,22 @@ async def test_force_members_restores_quorum_on_the_minority(tmp_path: Path) -> 
         assert roles(m[0]) == {m[0].host: ("ONLINE", "PRIMARY")}
         await q(w, m[0], "INSERT INTO app.t VALUES (20, 'forced')")
         await q(w, m[0], "SET GLOBAL group_replication_force_members = ''")
+
+
+async def test_group_members_table_exists_without_the_plugin(tmp_path: Path) -> None:
+    """RM "The replication_group_members Table": a Performance Schema table of the server, so a server
+    without the Group Replication plugin answers with no rows, not with 1146."""
+    async with running(topology({"name": "solo", "members": 1, "mode": "empty"}), tmp_path) as w:
+        solo = w.sites["solo"].members[0]
+        if (
+            await q(
+                w,
+                solo,
+                "SELECT PLUGIN_NAME FROM information_schema.plugins WHERE PLUGIN_NAME = 'group_replication'",
+            )
+        ).rows:
+            await q(w, solo, "UNINSTALL PLUGIN group_replication")
+        assert (await q(w, solo, "SELECT * FROM performance_schema.replication_group_members")).rows == []
+        assert (
+            await q(w, solo, "SELECT * FROM performance_schema.replication_group_member_stats")
+        ).rows == []
