@@ -46,7 +46,7 @@ TUNING = WorkflowTuning(
     blocked_retry_seconds=5,
     kube_start_to_close_seconds=3,
 )
-SWITCHOVER_WORKS = False  # mysqlsim lacks JSON_MERGE_PATCH (see test_real_operations.py); then add them
+SWITCHOVER_WORKS = True  # switchover and removal are part of every life
 
 
 @contextmanager
@@ -109,7 +109,7 @@ async def killer(
                 trial.kills.append((op.kind.value, time.monotonic() - started))
                 worker.start()
                 await worker.wait_ready()
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.1)
 
 
 async def wait_view(
@@ -203,7 +203,11 @@ async def run_trials(env: WorkflowEnvironment, tmp_path: Path, *, trials: int) -
     print(f"uninterrupted life: {time.monotonic() - started:.1f}s")
     assert reference.clones == 1
     assert all(phase == "Succeeded" for _, _, phase in reference.ops), reference.ops
-    for n in range(trials):
+    kills: dict[str, int] = {}
+    kinds = {kind for kind, _, _ in reference.ops}
+    n = 0
+    # at least `trials` trials, and more (up to twice as many) until every operation was hit `trials` times
+    while n < trials or (n < 2 * trials and any(kills.get(k, 0) < trials for k in kinds)):
         started = time.monotonic()
         trial = await life(client, address, tmp_path, rng=random.Random(n + 1), kill=True)
         print(f"trial {n}: {time.monotonic() - started:.1f}s, kills {trial.kills}")
@@ -212,6 +216,11 @@ async def run_trials(env: WorkflowEnvironment, tmp_path: Path, *, trials: int) -
         assert trial.observations == reference.observations, (n, trial.kills)
         assert trial.clones == 1, f"trial {n}: {trial.clones} CLONEs (kills {trial.kills})"
         assert trial.progress == sorted(trial.progress), f"clone progress went back: {trial.progress}"
+        for kind, _ in trial.kills:
+            kills[kind] = kills.get(kind, 0) + 1
+        n += 1
+    print(f"{n} trials; kills per operation: {kills}")
+    assert all(kills.get(k, 0) >= trials for k in kinds), kills
     leaks = await histories_containing(client, PASSWORDS)
     assert leaks == {}, f"passwords found in histories: {leaks}"
 
