@@ -38,8 +38,8 @@ from workflows.models import ClusterSetPhase, ClusterSetView, DissolveRequest, W
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 TUNING = WorkflowTuning(
-    step_heartbeat_timeout_seconds=2,
-    clone_heartbeat_timeout_seconds=3,
+    step_heartbeat_timeout_seconds=1,
+    clone_heartbeat_timeout_seconds=2,
     retry_maximum_interval_seconds=1,
     step_maximum_attempts=30,
     clone_maximum_attempts=30,

@@ -60,7 +60,7 @@ class WorkerProcess:
             "--progress-signal-seconds",
             "0.2",
             "--sticky-timeout-seconds",
-            "1",
+            "0.5",
         ]
         env = {
             **os.environ,
