@@ -321,3 +321,22 @@ async def reject_type(h: object, update: object, request: object) -> str | None:
     except WorkflowUpdateFailedError as err:
         return update_failure_type(err)
     return None
+
+
+async def test_dry_run_workflow_returns_the_plan(time_skipping_env: WorkflowEnvironment) -> None:
+    from activities.models import ClusterSetRef, OperationRequest
+    from workflows.operation import DryRunWorkflow
+
+    async with running_harness(time_skipping_env) as h:
+        req = OperationRequest(
+            kind=OperationKind.JOIN,
+            clusterset=ClusterSetRef(namespace="ns", name="cs1", uid=h.uid),
+            spec=spec_of("dc1", "dc2"),
+            target_cluster="dc2",
+        )
+        plan = await h.client.execute_workflow(
+            DryRunWorkflow.run, req, id=f"plan-{h.uid}", task_queue=h.task_queue
+        )
+        assert [s.name for s in plan.steps] == ["validate", "clone", "start_channel"]
+        assert plan.steps[1].long_running
+        assert h.topo.steps_run == []  # a dry run changes nothing
