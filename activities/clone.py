@@ -3,7 +3,9 @@
 Why a module of its own: the clone is the one step that runs for hours. It must (1) never start a
 second clone while one ran or runs — a retried step first looks at `performance_schema.clone_status`
 (since the start recorded in the last heartbeat, `resume.started_at`, or the newest row) and
-RE-ATTACHES to an 'In Progress' clone; (2) report progress (stage, bytes, percent, estimated end)
+RE-ATTACHES to an 'In Progress' clone, or to one that finished between the step's probe and its act
+(see `follows`); a new CLONE names the donor that `set_up_donor` just put in clone_valid_donor_list;
+(2) report progress (stage, bytes, percent, estimated end)
 through `on_progress` on every poll, which the Temporal wrapper heartbeats; (3) survive the restart
 that ends a clone: connection errors and ER_SERVER_SHUTDOWN mean "restarting", the pools of the
 recipient are dropped and polling resumes until the restart wait runs out (spec 2.b.3.9).
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -134,27 +137,69 @@ def _ms_text(value: Any) -> str:
     return dt.replace(tzinfo=None).isoformat(sep=" ", timespec="milliseconds")
 
 
+RUNNING_STATES = ("In Progress", "Not Started")
+
+DonorSetup = Callable[[], Awaitable[tuple[str, int]]]
+
+
+def is_running(row: CloneRow | None) -> bool:
+    return row is not None and row.state in RUNNING_STATES
+
+
+def same_clone(a: CloneRow, b: CloneRow) -> bool:
+    return (a.id, a.begin_time, a.source) == (b.id, b.begin_time, b.source)
+
+
+def follows(row: CloneRow | None, *, replaces: CloneRow | None) -> bool:
+    """Whether `row` is the clone this step follows rather than starts anew.
+
+    A running clone always is (never a second one). A finished clone is too, unless it is the very row
+    the caller judged stale (`replaces`: an earlier clone the step must replace, seen by its probe):
+    nothing but this step starts clones on a joining instance, so any other finished row is the clone an
+    earlier attempt of this step started, which ended (and restarted the recipient) in between.
+    """
+    if row is None:
+        return False
+    if row.state in RUNNING_STATES:
+        return True
+    return replaces is None or not same_clone(row, replaces)
+
+
 async def run_clone(
     ctx: StepContext,
     *,
     recipient: ClusterAccess,
     recipient_ep: Endpoint,
-    donor_host: str,
-    donor_port: int,
+    replaces: CloneRow | None,
+    set_up_donor: DonorSetup,
     clone_user: str,
     clone_password: str,
 ) -> CloneProgress:
-    """Start (or re-attach to) the CLONE on the recipient and follow it until Completed."""
-    donor = f"{donor_host}:{donor_port}"
+    """Start (or re-attach to) the CLONE on the recipient and follow it until Completed.
+
+    `replaces` is the finished clone_status row (or None) that the caller's probe saw and judged not good
+    enough; see `follows`. `set_up_donor` is called only when a new CLONE must start: it makes the
+    recipient's clone_valid_donor_list (reset by every restart) name the donor it returns, so the donor
+    of the CLONE is always the one in the list.
+    """
     since = _begin_text(ctx.resume)
     async with recipient.endpoint_session(recipient_ep) as s:
         row = await latest_clone(s, since)
+        # A heartbeat names the clone this activity started: a row completed since it is that clone.
         attach = row is not None and (
-            row.state in ("In Progress", "Not Started") or (row.state == "Completed" and since is not None)
+            (since is not None and row.state == "Completed") or follows(row, replaces=replaces)
         )
-        started = _ms_text(row.begin_time if (row is not None and attach) else await s.scalar(sql.NOW3))
+        if row is not None and attach:
+            started = _ms_text(row.begin_time)
+        else:
+            started = _ms_text(await s.scalar(sql.NOW3))
     clone_task: asyncio.Task[None] | None = None
-    if not attach:
+    if attach:
+        assert row is not None
+        donor = row.source
+    else:
+        donor_host, donor_port = await set_up_donor()
+        donor = f"{donor_host}:{donor_port}"
         clone_task = asyncio.create_task(
             _issue_clone(ctx, recipient, recipient_ep, donor_host, donor_port, clone_user, clone_password)
         )

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from activities import primitives as p
 from activities import sql
-from activities.clone import latest_clone, run_clone
+from activities.clone import CloneRow, is_running, latest_clone, run_clone
 from activities.common import (
     Primary,
     clusterset_ssl_mode,
@@ -190,9 +190,22 @@ async def needs_clone(ctx: StepContext) -> bool:
     return result
 
 
+def clone_replaces(ctx: StepContext) -> CloneRow | None:
+    """The finished clone_status row that `needs_clone` judged not good enough (None: no such row); a
+    finished row other than this one is the clone an earlier attempt of the step started."""
+    row = ctx.cache.get("clone_row")
+    return row if isinstance(row, CloneRow) and not is_running(row) else None
+
+
 async def _needs_clone(ctx: StepContext) -> bool:
     if await t_bootstrapped(ctx):
         return False
+    t = target(ctx)
+    async with t.access.endpoint_session(t.endpoint) as s:
+        row = await latest_clone(s)
+    ctx.cache["clone_row"] = row
+    if is_running(row):
+        return True  # a CLONE runs on T: the clone step follows it to its end, whatever the method
     gp = await global_primary(ctx)
     st = await current_gtid_state(ctx, gp)
     method = ctx.spec.create_replica_cluster_options.recovery_method
@@ -201,9 +214,6 @@ async def _needs_clone(ctx: StepContext) -> bool:
     if method == RecoveryMethod.AUTO:
         return not recoverable(st)
     # CLONE: done once T holds a completed clone from a member of the primary cluster and is recoverable.
-    t = target(ctx)
-    async with t.access.endpoint_session(t.endpoint) as s:
-        row = await latest_clone(s)
     if row is None or row.state != "Completed":
         return True
     return not recoverable(st)
@@ -430,19 +440,25 @@ async def _install_clone_plugin(s: Session, where: str) -> None:
 async def _clone_prepare_probe(ctx: StepContext) -> bool:
     if not await needs_clone(ctx):
         return True
+    row = ctx.cache.get("clone_row")
+    if isinstance(row, CloneRow) and is_running(row):
+        return True  # a CLONE runs: it passed its checks, the clone step follows it
+    gp = await global_primary(ctx)
+    _ep, donor = await choose_donor(ctx, gp)
+    return await _prepared_for(ctx, gp, donor)
+
+
+async def _prepared_for(ctx: StepContext, gp: Primary, donor: Member) -> bool:
+    """T has the clone plugin, its clone account, clone_valid_donor_list = exactly `donor`; GP granted
+    the account BACKUP_ADMIN."""
     t = target(ctx)
+    user, host, _ = await cs_account(ctx)
     async with t.access.endpoint_session(t.endpoint) as s:
-        row = await latest_clone(s)
-        if row is not None and row.state in ("In Progress", "Not Started"):
-            return True
         if (await p.plugins(s)).get("clone") != "ACTIVE":
             return False
-        user, host, _ = await cs_account(ctx)
         if host not in await p.account_hosts(s, user):
             return False
         donors = await p.gvar(s, "clone_valid_donor_list")
-    gp = await global_primary(ctx)
-    _ep, donor = await choose_donor(ctx, gp)
     if (donors or "") != donor.address:
         return False
     async with gp.session() as s:
@@ -451,9 +467,15 @@ async def _clone_prepare_probe(ctx: StepContext) -> bool:
 
 async def _clone_prepare(ctx: StepContext) -> dict[str, str]:
     gp = await global_primary(ctx)
+    donor_ep, donor = await choose_donor(ctx, gp)
+    await _prepare_donor(ctx, gp, donor_ep, donor)
+    return {"donor": donor.address}
+
+
+async def _prepare_donor(ctx: StepContext, gp: Primary, donor_ep: Endpoint, donor: Member) -> None:
+    """Plugins, accounts, bandwidth limits and clone_valid_donor_list for a CLONE of T from `donor`."""
     t = target(ctx)
     info = await t_info(ctx)
-    donor_ep, donor = await choose_donor(ctx, gp)
     check_clone(donor.version or info.version, info.version, donor_at=donor.address, recipient_at=t.address)
     user, host, pw = await cs_account(ctx)
     async with gp.access.endpoint_session(donor_ep) as ds:
@@ -483,7 +505,6 @@ async def _clone_prepare(ctx: StepContext) -> dict[str, str]:
                 poll=ctx.settings.sync_poll,
                 where=donor.address,
             )
-    return {"donor": donor.address}
 
 
 async def _clone_probe(ctx: StepContext) -> bool:
@@ -493,20 +514,28 @@ async def _clone_probe(ctx: StepContext) -> bool:
 async def _clone(ctx: StepContext) -> dict[str, str]:
     gp = await global_primary(ctx)
     t = target(ctx)
-    _donor_ep, donor = await choose_donor(ctx, gp)
     user, _host, pw = await cs_account(ctx)
+
+    async def set_up_donor() -> tuple[str, int]:
+        # The donor is chosen here, when the CLONE starts, and put in the list right before it: the list
+        # set by clone_prepare may be gone (a restart resets it) or name a donor no longer chosen.
+        donor_ep, donor = await choose_donor(ctx, gp)
+        if not await _prepared_for(ctx, gp, donor):
+            await _prepare_donor(ctx, gp, donor_ep, donor)
+        return donor.host, donor.port
+
     progress = await run_clone(
         ctx,
         recipient=t.access,
         recipient_ep=t.endpoint,
-        donor_host=donor.host,
-        donor_port=donor.port,
+        replaces=clone_replaces(ctx),
+        set_up_donor=set_up_donor,
         clone_user=user,
         clone_password=pw,
     )
     ctx.cache.clear()
     return {
-        "donor": donor.address,
+        "donor": progress.donor,
         "clone_started_at": progress.started_at.isoformat() if progress.started_at else "",
     }
 
