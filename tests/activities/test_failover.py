@@ -82,12 +82,27 @@ def _running(facts: dict[str, Any]) -> dict[str, Any]:
     return facts
 
 
+async def replicas_have(world: Any, gtids: str, *, within: float = 30.0) -> None:
+    """Wait until every member of dc2 and dc3 has `gtids` (the primary's last writes, e.g. the metadata of
+    the previous operation): cut off before that, dc3 may hold a transaction dc2 has not received yet, and
+    the failover to dc2 is rightly refused ("target cluster is behind", spec 2.d step 6)."""
+    wanted = GtidSet.parse(gtids)
+    for site in ("dc2", "dc3"):
+        for m in world.endpoints[site]:
+
+            async def caught_up(host: str = m.host) -> bool:
+                return wanted.issubset(GtidSet.parse(world.ctl.instance_state(host)["gtid_executed"]))
+
+            await wait_until(caught_up, within=within, what=f"{m.host} ({site}) to have {gtids}")
+
+
 async def failover_round(world: Any, env: OperationEnv, **interrupt: Any) -> dict[str, Any]:
     """Cut dc1 off, fail over to dc2 (interrupted as asked, then run again from the first step), record
     the facts, heal, rejoin dc1 and switch back to dc1."""
     spec2 = three_site_spec(world, primary="dc2")
     gp = world.member("dc1", 0)
     last_seen = world.ctl.instance_state(gp.host)["gtid_executed"]
+    await replicas_have(world, last_seen)
     cut_off(world, "dc1")
     req = request(OperationKind.FAILOVER, spec2, target="dc2", force=True, context={CTX_LAST_SEEN: last_seen})
     try:
