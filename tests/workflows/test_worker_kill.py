@@ -232,6 +232,7 @@ async def test_worker_killed_during_each_operation(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 async def test_worker_killed_during_each_operation_many_times(
     temporal_dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
