@@ -65,6 +65,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.operation import NON_RETRYABLE_TYPES, failure_of
     from workflows.planning import PlannedOperation, next_intent, next_operation, operation_key
 
+# activities.failover.CTX_LAST_SEEN (the operation's context key; not imported: that module uses asyncmy)
+LAST_SEEN_PRIMARY_GTIDS = "last_seen_primary_gtid_executed"
 NAME_KEY = SearchAttributeKey.for_keyword(names.SEARCH_ATTRIBUTE_NAME)
 PHASE_KEY = SearchAttributeKey.for_keyword(names.SEARCH_ATTRIBUTE_PHASE)
 
@@ -197,6 +199,8 @@ class ClusterSetWorkflow:
                 update={"reachable": False, "error": message, "observed_at": workflow.now()}
             )
         self._s.last_observation = obs
+        if obs.reachable and obs.gtid_executed_primary:
+            self._s.last_seen_primary_gtid_executed = obs.gtid_executed_primary
         self._s.conditions = st.observation_conditions(self._s, now=workflow.now())
         self._publish_phase()
         await self._write_status()
@@ -316,6 +320,7 @@ class ClusterSetWorkflow:
             force=planned.force,
             invalidate_clusters=list(planned.invalidate_clusters),
             operation_id=operation_id,
+            context=self._context_for(planned),
         )
         handle = await workflow.start_child_workflow(
             names.OPERATION_WORKFLOW,
@@ -360,6 +365,14 @@ class ClusterSetWorkflow:
         cancelled = self._cancel_requested
         await self._finish_operation(planned, record, result=result, error=error, cancelled=cancelled)
         return operation_id
+
+    def _context_for(self, planned: PlannedOperation) -> dict[str, str]:
+        """What an operation needs from the workflow's memory: a forced failover computes the lost
+        transactions against the last state seen of the old global primary."""
+        last_seen = self._s.last_seen_primary_gtid_executed
+        if planned.kind is OperationKind.FAILOVER and last_seen:
+            return {LAST_SEEN_PRIMARY_GTIDS: last_seen}
+        return {}
 
     def _spec_for(self, planned: PlannedOperation, spec: ClusterSetSpec) -> ClusterSetSpec:
         """The spec an operation works with: a removal still needs the removed cluster's endpoints,

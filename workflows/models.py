@@ -209,6 +209,7 @@ class ClusterSetState(WorkflowModel):
     conditions: list[Condition] = Field(default_factory=list)
     last_status: ClusterSetStatus | None = None  # what was last written to the CR
     lost_transactions: dict[str, str] = Field(default_factory=dict)  # outputs of the last forced failover
+    last_seen_primary_gtid_executed: str | None = None  # newest gtid_executed of the global primary seen
     blocked: list[BlockedOperation] = Field(default_factory=list)
     rejoin_failed: list[str] = Field(default_factory=list)  # clusters whose last annotation rejoin failed
     managed: bool = False  # bootstrapped or adopted by this workflow

@@ -148,6 +148,7 @@ async def test_forced_failover_preempts_a_running_join(time_skipping_env: Workfl
             "failover done", lambda v: any(r[0] == "failover" and r[2] == "Succeeded" for r in ops(v))
         )
         assert ("join", "clone") in topo.cancelled  # the activity saw the cancellation and stopped
+        assert topo.failover_context == {"last_seen_primary_gtid_executed": "aaaa:1-7"}
         assert ops(view)[1] == ("join", "dc2", "Cancelled")
         assert topo.primary == "dc2"
         aligned = h.kube.aligned[-1]

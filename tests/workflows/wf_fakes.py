@@ -91,6 +91,7 @@ class FakeTopology:
     resumes: list[CloneProgress | None] = field(default_factory=list)
     observe_count: int = 0
     clone_count: int = 0
+    failover_context: dict[str, str] = field(default_factory=dict)
     _gates: dict[tuple[str, str], asyncio.Event] = field(default_factory=dict)
 
     def release(self, key: tuple[str, str]) -> None:
@@ -148,6 +149,7 @@ class FakeTopology:
             primary_cluster=self.primary,
             primary_endpoint="127.0.9.1:3306" if self.primary else None,
             global_status="HEALTHY" if healthy else ("AVAILABLE" if self.bootstrapped else "UNKNOWN"),
+            gtid_executed_primary="aaaa:1-7" if self.bootstrapped else None,
             clusters={
                 n: ClusterStatus(cluster_role="PRIMARY" if n == self.primary else "REPLICA", global_status=s)
                 for n, s in self.clusters.items()
@@ -208,6 +210,7 @@ class FakeTopology:
         elif kind is OperationKind.SWITCHOVER:
             self.primary = target
         elif kind is OperationKind.FAILOVER:
+            self.failover_context = dict(req.context)
             old = self.primary
             self.primary = target
             for c in req.invalidate_clusters:
