@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -51,6 +52,10 @@ def _serve_cmd(topology: Path, state_dir: Path) -> list[str]:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if not EXAMPLE.exists():
         pytest.fail(f"{EXAMPLE} is missing (issue 3 Build 9 requires it)")
+    first = yaml.safe_load(EXAMPLE.read_text())["address_block"].rsplit(".", 1)[0] + ".1"
+    with socket.socket() as probe:
+        if probe.connect_ex((first, 3306)) == 0:
+            pytest.skip(f"{first}:3306 is taken (a `make demo` serves the example world on this machine)")
     state = tmp_path_factory.mktemp("example_world")
     log = (state / "serve.log").open("w")
     proc = subprocess.Popen(
