@@ -80,6 +80,24 @@ def _status_body(status: ClusterSetStatus) -> dict[str, Any]:
     return status.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+def merge_patch(current: Any, desired: Any) -> Any:
+    """The RFC 7386 merge patch that turns `current` into `desired`.
+
+    A merge patch only removes what it names with null: sending `desired` alone would leave behind
+    every field it no longer has (a finished operation's `finishedAt` on the next one, a removed
+    cluster in `status.clusters`). Lists are replaced whole, as merge patches do.
+    """
+    if not isinstance(current, dict) or not isinstance(desired, dict):
+        return desired
+    patch: dict[str, Any] = {key: None for key in sorted(current.keys() - desired.keys())}
+    for key, value in desired.items():
+        if key not in current:
+            patch[key] = value
+        elif current[key] != value:
+            patch[key] = merge_patch(current[key], value)
+    return patch
+
+
 def status_differs(current: dict[str, Any] | None, desired: ClusterSetStatus) -> bool:
     """True when writing `desired` would change `current` (ignoring lastObservedAt)."""
     if current is None:
@@ -142,7 +160,7 @@ class KubeActivities:
             return PatchStatusResult(changed=False, found=False)
         if not status_differs(obj.get("status"), inp.status):
             return PatchStatusResult(changed=False)
-        body = {"status": _status_body(inp.status)}
+        body = {"status": merge_patch(obj.get("status") or {}, _status_body(inp.status))}
         await asyncio.to_thread(
             self._co.patch_namespaced_custom_object_status,
             GROUP,
