@@ -92,3 +92,13 @@ async def test_switchover_and_removal(temporal_dev_env: WorkflowEnvironment, wor
             assert dc1["gtid_executed"], "the removed cluster lost its data"
     finally:
         await env.close()
+
+
+async def test_no_history_on_the_server_holds_a_password(temporal_dev_env: WorkflowEnvironment) -> None:
+    """Runs after the dev-server tests above (same session server): every payload of every history
+    (inputs, results, heartbeats, failures, search attributes) is free of the passwords they used."""
+    from wf_process import histories_containing
+
+    histories = [h async for h in temporal_dev_env.client.list_workflows()]
+    assert histories, "no history to scan: the dev-server tests above did not run first"
+    assert await histories_containing(temporal_dev_env.client, PASSWORDS) == {}
