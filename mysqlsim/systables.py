@@ -164,20 +164,22 @@ def threads(inst: Any) -> list[tuple[Any, ...]]:
     return rows
 
 
+_PROCESSLIST_COLUMNS = [
+    ("ID", I),
+    ("USER", T),
+    ("HOST", T),
+    ("DB", T),
+    ("COMMAND", T),
+    ("TIME", I),
+    ("STATE", T),
+    ("INFO", T),
+]
+
+
 @system_table(
     "performance_schema",
     "processlist",
-    columns=[
-        ("ID", I),
-        ("USER", T),
-        ("HOST", T),
-        ("DB", T),
-        ("COMMAND", T),
-        ("TIME", I),
-        ("STATE", T),
-        ("INFO", T),
-        ("EXECUTION_ENGINE", T),
-    ],
+    columns=[*_PROCESSLIST_COLUMNS, ("EXECUTION_ENGINE", T)],
 )
 def ps_processlist(inst: Any) -> list[tuple[Any, ...]]:
     now = time.time()
@@ -200,23 +202,11 @@ def ps_processlist(inst: Any) -> list[tuple[Any, ...]]:
 @system_table(
     "information_schema",
     "processlist",
-    columns=[
-        ("ID", I),
-        ("USER", T),
-        ("HOST", T),
-        ("DB", T),
-        ("COMMAND", T),
-        ("TIME", I),
-        ("STATE", T),
-        ("INFO", T),
-    ],
+    columns=_PROCESSLIST_COLUMNS,
 )
 def is_processlist(inst: Any) -> list[tuple[Any, ...]]:
-    now = time.time()
-    return [
-        (s.connection_id, s.user, s.client_host, s.database, s.command, int(now - s.started), s.state, s.info)
-        for s in processlist(inst)
-    ]
+    # The same rows as performance_schema.processlist without EXECUTION_ENGINE.
+    return [row[:-1] for row in ps_processlist(inst)]
 
 
 @system_table(
