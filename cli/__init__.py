@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "failover": ("cli.clusterset:failover", "Emergency failover to a replica cluster (needs --force)."),
     "rejoin": ("cli.clusterset:rejoin", "Rejoin an invalidated or diverged cluster to its ClusterSet."),
     "status": ("cli.clusterset:status", "Show a ClusterSet's status and operations as the workflow sees it."),
+    "history": ("cli.clusterset:history", "The operations a ClusterSet's workflow ran, and how they ended."),
     "plan": ("cli.clusterset:plan", "Dry run: the steps an operation would run and which are already done."),
 }
 

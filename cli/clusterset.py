@@ -1,4 +1,4 @@
-"""`csctl failover | rejoin | status | plan`: an operator's requests to a ClusterSet's workflow.
+"""`csctl failover | rejoin | status | history | plan`: an operator's requests to a ClusterSet's workflow.
 
 A ClusterSet is named ``namespace/name``. Its workflow is found by the ClusterSetName search attribute
 (the running one), or from the CR's uid: ``--uid`` or, when a kubeconfig is at hand, read from the
@@ -73,7 +73,7 @@ async def _workflow_id(client: Any, namespace: str, name: str, uid: str | None) 
 
 
 def _run(fn: Callable[[], Awaitable[T]]) -> T:
-    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
     from temporalio.service import RPCError
 
     from worker.entity import update_failure_type
@@ -84,6 +84,11 @@ def _run(fn: Callable[[], Awaitable[T]]) -> T:
         cause = err.cause
         message = getattr(cause, "message", str(cause))
         raise CliError(f"refused ({update_failure_type(err)}): {message}") from None
+    except WorkflowQueryFailedError as err:
+        raise CliError(
+            f"the workflow could not answer: {err.message}",
+            "the worker logs say why; run the command again once the worker is up",
+        ) from None
     except RPCError as err:
         raise CliError(
             f"Temporal: {err.message}",
@@ -240,6 +245,58 @@ def format_view(view: Any) -> str:
     for cond in view.conditions:
         if cond.type != "Ready" or cond.status != "True":
             lines.append(f"  condition {cond.type}={cond.status} ({cond.reason}) {cond.message}")
+    return "\n".join(lines)
+
+
+@click.command()
+@target_argument
+@uid_option
+@click.option("--json", "as_json", is_flag=True, help="Print the workflow's answer as JSON.")
+def history(clusterset: str, uid: str | None, as_json: bool) -> None:
+    """The operations the ClusterSet's workflow ran (the last 20), the one running, and those waiting."""
+    namespace, name = parse_target(clusterset)
+
+    async def go() -> Any:
+        from workflows.clusterset import ClusterSetWorkflow
+
+        client = await _connect()
+        handle = client.get_workflow_handle_for(
+            ClusterSetWorkflow.run, await _workflow_id(client, namespace, name, uid)
+        )
+        return await handle.query(ClusterSetWorkflow.operation_history)
+
+    answer = _run(go)
+    if as_json:
+        click.echo(answer.model_dump_json(indent=2))
+        return
+    click.echo(format_history(answer))
+
+
+def _duration(record: Any) -> str:
+    if record.started_at is None or record.finished_at is None:
+        return "-"
+    seconds = (record.finished_at - record.started_at).total_seconds()
+    return f"{seconds:.1f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
+
+
+def format_history(answer: Any) -> str:
+    """A table of OperationRecords, oldest first, each with its message on the next line."""
+    rows = [("OPERATION", "PHASE", "STARTED", "TOOK", "REQUESTED BY")]
+    records = [*answer.operations, *([answer.current_operation] if answer.current_operation else [])]
+    for rec in records:
+        started = rec.started_at.strftime("%Y-%m-%d %H:%M:%S") if rec.started_at else "-"
+        who = rec.requested_by or (f"generation {rec.generation}" if rec.generation else "-")
+        rows.append((rec.operation_id, rec.phase.value, started, _duration(rec), who))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [f"ClusterSet {answer.namespace}/{answer.name}: {answer.operation_count} operation ids used"]
+    for i, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if i > 0 and records[i - 1].message:
+            lines.append(f"    {records[i - 1].message}")
+    if not records:
+        lines.append("no operation yet")
+    for intent in answer.pending_intents:
+        lines.append(f"waiting: {intent.kind.value} {intent.target_cluster or ''} (by {intent.requested_by})")
     return "\n".join(lines)
 
 

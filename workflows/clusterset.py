@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         ForceFailoverResult,
         Intent,
         IntentKind,
+        OperationHistoryView,
         OperationPhase,
         OperationProgressReport,
         OperationRecord,
@@ -737,4 +738,17 @@ class ClusterSetWorkflow:
             blocked=list(s.blocked),
             pending_intents=list(s.intents),
             dissolved=s.dissolved,
+        )
+
+    @workflow.query(name=names.QUERY_OPERATION_HISTORY)
+    def operation_history(self) -> OperationHistoryView:
+        """The operations run so far (the last few), the one running, and the requests waiting."""
+        s = self._s
+        return OperationHistoryView(
+            namespace=s.namespace,
+            name=s.name,
+            operation_count=s.operation_count,
+            current_operation=s.current_operation,
+            operations=list(s.history),
+            pending_intents=list(s.intents),
         )

@@ -260,6 +260,20 @@ class ClusterSetView(WorkflowModel):
     dissolved: bool = False
 
 
+class OperationHistoryView(WorkflowModel):
+    """Answer of the "OperationHistory" query: what the workflow ran, newest last.
+
+    The workflow keeps the last `HISTORY_LIMIT` records in its state (they travel through continue-as-new);
+    every operation also stays in Temporal as its own child workflow, under `operation_id`."""
+
+    namespace: str
+    name: str
+    operation_count: int  # operation ids reserved so far, the number in every operation id
+    current_operation: OperationRecord | None = None
+    operations: list[OperationRecord] = Field(default_factory=list)
+    pending_intents: list[Intent] = Field(default_factory=list)
+
+
 # ------------------------------------------------------------------------------------------ operations
 
 

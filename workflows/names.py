@@ -18,6 +18,7 @@ UPDATE_DISSOLVE = "Dissolve"
 UPDATE_FORCE_FAILOVER = "ForceFailover"
 UPDATE_REJOIN = "Rejoin"
 QUERY_STATUS = "Status"
+QUERY_OPERATION_HISTORY = "OperationHistory"
 SIGNAL_OPERATION_PROGRESS = "OperationProgress"
 
 # Operation activities (activities/temporal.py).

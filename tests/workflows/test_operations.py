@@ -58,6 +58,31 @@ async def test_bootstrap_then_join_with_clone_progress(time_skipping_env: Workfl
         assert {c.type: c.status for c in final.conditions}["Ready"] == "True"
 
 
+async def test_operation_history_query_and_its_table(time_skipping_env: WorkflowEnvironment) -> None:
+    from cli.clusterset import format_history
+
+    async with running_harness(time_skipping_env) as h:
+        await h.apply(spec_of("dc1", "dc2"), 1)
+        await h.wait_for("Ready", ready)
+        answer = await h.handle.query(ClusterSetWorkflow.operation_history)
+        assert (answer.namespace, answer.operation_count, answer.current_operation) == (
+            h.handle.id.split("/")[1],
+            2,
+            None,
+        )
+        assert [(r.kind, r.target_cluster, r.phase) for r in answer.operations] == [
+            (OperationKind.BOOTSTRAP, "dc1", OperationPhase.SUCCEEDED),
+            (OperationKind.JOIN, "dc2", OperationPhase.SUCCEEDED),
+        ]
+        for r in answer.operations:
+            assert r.started_at and r.finished_at and r.finished_at >= r.started_at
+        table = format_history(answer).splitlines()
+        assert table[1].split() == ["OPERATION", "PHASE", "STARTED", "TOOK", "REQUESTED", "BY"]
+        assert table[2].startswith(f"{h.workflow_id}/bootstrap/dc1/1") and "Succeeded" in table[2]
+        assert "generation 1" in table[2] and table[3].strip() == "bootstrap dc1 succeeded"
+        assert table[4].startswith(f"{h.workflow_id}/join/dc2/2")
+
+
 async def test_status_written_only_when_changed(time_skipping_env: WorkflowEnvironment) -> None:
     async with running_harness(time_skipping_env) as h:
         await h.apply(spec_of("dc1"), 1)

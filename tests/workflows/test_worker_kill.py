@@ -7,7 +7,8 @@ uninterrupted run's; each join must have run exactly one CLONE; the clone's prog
 workflow, never goes back (the retried attempt re-attached to the running clone).
 
 Default suite: 3 trials; `slow` suite: 20 trials. Afterwards every payload of every history on the dev
-server is scanned for the passwords of the world.
+server is scanned for the passwords of the world, and every history is replayed against the workflow code
+(a restart must never leave a history that a fresh worker cannot rebuild).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from wf_process import WorkerProcess, histories_containing
+from wf_process import WorkerProcess, histories_containing, histories_failing_replay
 from wf_world import NAMESPACE, PASSWORDS, secrets_file, spec_for, topology
 
 from worker.entity import apply_spec
@@ -223,6 +224,8 @@ async def run_trials(env: WorkflowEnvironment, tmp_path: Path, *, trials: int) -
     assert all(kills.get(k, 0) >= trials for k in kinds), kills
     leaks = await histories_containing(client, PASSWORDS)
     assert leaks == {}, f"passwords found in histories: {leaks}"
+    diverged = await histories_failing_replay(client)
+    assert diverged == {}, f"histories that no longer replay: {diverged}"
 
 
 # In the slow suite until the nondeterminism it found is fixed: in one clean-clone run a Status query

@@ -144,3 +144,27 @@ async def histories_containing(
         if hits:
             found[f"{wf.id} ({wf.run_id})"] = hits
     return found
+
+
+async def histories_failing_replay(client: Client, *, query: str = "") -> dict[str, str]:
+    """Replay every closed workflow's history on the server against the current workflow code:
+    {workflow id (run id): replay failure}. A history written by a worker that was killed and restarted
+    must replay like any other; a divergence is a determinism bug that would otherwise surface only when a
+    worker happens to rebuild that workflow from its history (a cache eviction, a query on a new worker)."""
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.worker import Replayer
+
+    from workflows.clusterset import ClusterSetWorkflow
+    from workflows.operation import DryRunWorkflow, OperationWorkflow
+
+    replayer = Replayer(
+        workflows=[ClusterSetWorkflow, OperationWorkflow, DryRunWorkflow],
+        data_converter=pydantic_data_converter,
+    )
+    failures: dict[str, str] = {}
+    async for wf in client.list_workflows(query or "ExecutionStatus != 'Running'"):
+        history = await client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history()
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        if result.replay_failure is not None:
+            failures[f"{wf.id} ({wf.run_id})"] = str(result.replay_failure)
+    return failures
