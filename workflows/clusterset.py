@@ -13,6 +13,7 @@ handler has finished, with the state (pending requests included) as the next run
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -70,6 +71,8 @@ with workflow.unsafe.imports_passed_through():
 LAST_SEEN_PRIMARY_GTIDS = "last_seen_primary_gtid_executed"
 NAME_KEY = SearchAttributeKey.for_keyword(names.SEARCH_ATTRIBUTE_NAME)
 PHASE_KEY = SearchAttributeKey.for_keyword(names.SEARCH_ATTRIBUTE_PHASE)
+# workflow.patched ids (docs/workflows.md §5): never change one; deprecate it once no history needs it.
+PATCH_WAIT_CHECKS_FIRST = "wait-checks-condition-first-2026-11"
 
 _EVENT_ON_SUCCESS: dict[OperationKind, tuple[str, str]] = {
     OperationKind.BOOTSTRAP: ("Normal", "ClusterSetBootstrapped"),
@@ -130,20 +133,30 @@ class ClusterSetWorkflow:
                 continue
             self._settle()
             await self._write_status()
-            try:
-                await workflow.wait_condition(
-                    lambda: self._wake,
-                    timeout=self._refresh_interval(),
-                    timeout_summary="next status refresh",
-                )
-            except TimeoutError:
-                pass
+            await self._wait_or_refresh_interval(lambda: self._wake, summary="next status refresh")
             self._wake = False
         await self._write_status()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return ClusterSetWorkflowResult(
             dissolved=True, operation_id=last_operation, message="ClusterSet dissolved"
         )
+
+    async def _wait_or_refresh_interval(self, condition: Callable[[], bool], *, summary: str) -> bool:
+        """Wait until `condition` holds (True) or the status refresh interval has passed (False).
+
+        A condition that already holds returns at once without a timer (patch `WAIT_CHECKS_FIRST`). The
+        first code started a timer and cancelled it in the same workflow task: the timer is never sent, yet
+        it takes a sequence number, so the history's timer ids depend on how events were grouped into
+        workflow tasks. Histories written before the patch replay the old way."""
+        if workflow.patched(PATCH_WAIT_CHECKS_FIRST) and condition():
+            return True
+        try:
+            await workflow.wait_condition(
+                condition, timeout=self._refresh_interval(), timeout_summary=summary
+            )
+        except TimeoutError:
+            return False
+        return True
 
     def _refresh_interval(self) -> timedelta:
         if self._s.spec is None:
@@ -337,17 +350,15 @@ class ClusterSetWorkflow:
         )
         self._cancel_requested = False
         while not handle.done():
-            try:
-                await workflow.wait_condition(
-                    lambda: (
-                        handle.done()
-                        or self._progress_dirty
-                        or (not self._cancel_requested and self._should_preempt(planned.kind))
-                    ),
-                    timeout=self._refresh_interval(),
-                    timeout_summary="status refresh during the operation",
-                )
-            except TimeoutError:
+            woken = await self._wait_or_refresh_interval(
+                lambda: (
+                    handle.done()
+                    or self._progress_dirty
+                    or (not self._cancel_requested and self._should_preempt(planned.kind))
+                ),
+                summary="status refresh during the operation",
+            )
+            if not woken:
                 await self._refresh()
                 continue
             if self._progress_dirty:

@@ -1,7 +1,10 @@
 """Record one history of every operation into tests/histories/*.json (run when workflow code changes on
 purpose, behind workflow.patched, and commit the new files next to the old ones):
 
-    .venv/bin/python tests/replay/record_histories.py
+    .venv/bin/python tests/replay/record_histories.py [SUFFIX]
+
+SUFFIX (for example 2) names the new files life2*.json and failover2*.json, so the recordings of the
+code before a patch stay and keep proving that its branch still replays.
 
 Scenarios run on the time-skipping test server with the fake operations of tests/workflows: bootstrap,
 CLONE join, switchover, removal, automatic rejoin, forced failover preempting a join, fence, dissolve.
@@ -50,8 +53,8 @@ async def save(h: Harness, label: str) -> list[Path]:
     return written
 
 
-async def life(env: WorkflowEnvironment) -> list[Path]:
-    async with running_harness(env, name="life") as h:
+async def life(env: WorkflowEnvironment, label: str) -> list[Path]:
+    async with running_harness(env, name=label) as h:
         ready = lambda v: v.phase is ClusterSetPhase.READY  # noqa: E731
         await h.apply(spec_of("dc1", "dc2", "dc3", automaticRejoin="whenConsistent"), 1)
         await h.wait_for("ready", ready)
@@ -61,16 +64,16 @@ async def life(env: WorkflowEnvironment) -> list[Path]:
         await h.wait_for("removed", lambda v: ready(v) and v.observed_generation == 3)
         h.topo.clusters["dc1"] = "OK_NOT_REPLICATING"
         await h.wait_for("rejoined", lambda v: ready(v) and v.operation_history[-1].kind.value == "rejoin")
-        written = await save(h, "life")
+        written = await save(h, label)
         await h.handle.execute_update(ClusterSetWorkflow.dissolve, DissolveRequest(uid=h.uid))
         await h.handle.result()
-        return written + await save(h, "life")
+        return written + await save(h, label)
 
 
-async def failover(env: WorkflowEnvironment) -> list[Path]:
+async def failover(env: WorkflowEnvironment, label: str) -> list[Path]:
     topo = FakeTopology()
     topo.hang.add(("join", "clone"))
-    async with running_harness(env, topo=topo, name="failover") as h:
+    async with running_harness(env, topo=topo, name=label) as h:
         await h.apply(spec_of("dc1", "dc2", "dc3"), 1)
         await wait_until("clone running", lambda: ("join", "dc2", "clone") in topo.steps_run)
         topo.reachable = False
@@ -79,21 +82,22 @@ async def failover(env: WorkflowEnvironment) -> list[Path]:
             ForceFailoverRequest(target_cluster="dc2", reason="dc1 down", requested_by="recorder"),
         )
         await h.wait_for("fenced", lambda v: any(r.kind.value == "fence" for r in v.operation_history))
-        return await save(h, "failover")
+        return await save(h, label)
 
 
-async def main() -> None:
+async def main(suffix: str) -> None:
     OUT.mkdir(exist_ok=True)
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(temporal_test_server()))
     try:
-        for path in sorted(set(await life(env) + await failover(env))):
+        written = await life(env, f"life{suffix}") + await failover(env, f"failover{suffix}")
+        for path in sorted(set(written)):
             print(path.relative_to(HERE.parent.parent))
     finally:
         await env.shutdown()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else ""))
     # The SDK's core threads can abort a normal interpreter shutdown after many workflows were
     # terminated; everything is printed and closed by now, so leave directly.
     sys.stdout.flush()

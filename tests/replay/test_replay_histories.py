@@ -7,6 +7,7 @@ tests/replay/record_histories.py only when adding histories, never to make this 
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -26,6 +27,28 @@ HISTORIES = sorted(p for p in FOLDER.glob("*.json") if p.name != "index.json")
 def test_there_is_a_history_of_every_operation() -> None:
     kinds = {p.stem.split("-")[1] for p in HISTORIES if "-" in p.stem}
     assert {"bootstrap", "join", "switchover", "remove", "rejoin", "failover", "fence", "dissolve"} <= kinds
+
+
+def patches_in(path: Path) -> set[str]:
+    """The ids of the workflow.patched markers in a recorded history."""
+    found: set[str] = set()
+    for event in json.loads(path.read_text())["events"]:
+        marker = event.get("markerRecordedEventAttributes", {})
+        if marker.get("markerName") == "core_patch":
+            for payload in marker["details"]["patch-data"]["payloads"]:
+                found.add(json.loads(base64.b64decode(payload["data"]))["id"])
+    return found
+
+
+def test_both_branches_of_every_patch_are_recorded() -> None:
+    """Each workflow.patched id has entity histories written before it (they must replay the old branch)
+    and after it (the new branch): a patch whose old side has no history would be untested."""
+    from workflows.clusterset import PATCH_WAIT_CHECKS_FIRST
+
+    entity = [p for p in HISTORIES if "-" not in p.stem]
+    with_marker = {p.stem for p in entity if PATCH_WAIT_CHECKS_FIRST in patches_in(p)}
+    assert {"life", "failover"}.isdisjoint(with_marker)
+    assert {"life2", "failover2"} <= with_marker
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
