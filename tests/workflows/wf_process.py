@@ -6,6 +6,7 @@ import asyncio
 import base64
 import os
 import signal
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -87,6 +88,13 @@ class WorkerProcess:
             if time.monotonic() > deadline:
                 raise AssertionError(f"worker not ready: {self.log_path.read_text()[-2000:]}")
             await asyncio.sleep(0.05)
+
+    @property
+    def identity(self) -> str | None:
+        """The identity the SDK gives the running process by default (recorded on its workflow tasks)."""
+        if self.process is None:
+            return None
+        return f"{self.process.pid}@{socket.gethostname()}"
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no shutdown, no last heartbeat."""
