@@ -85,10 +85,14 @@ def _run(fn: Callable[[], Awaitable[T]]) -> T:
         message = getattr(cause, "message", str(cause))
         raise CliError(f"refused ({update_failure_type(err)}): {message}") from None
     except WorkflowQueryFailedError as err:
-        raise CliError(
-            f"the workflow could not answer: {err.message}",
-            "the worker logs say why; run the command again once the worker is up",
-        ) from None
+        if "TMPRL1100" in err.message:
+            hint = (
+                "the workflow's history no longer replays on the worker (docs/workflows.md §7 says why "
+                "and how to reset it); kubectl get ps-clusterset shows the last status written"
+            )
+        else:
+            hint = "the worker logs say why; run the command again once the worker is up"
+        raise CliError(f"the workflow could not answer: {err.message}", hint) from None
     except RPCError as err:
         raise CliError(
             f"Temporal: {err.message}",

@@ -50,3 +50,18 @@ async def test_status_of_an_unknown_clusterset(temporal_dev_env: WorkflowEnviron
     assert proc.returncode == 1, text
     assert "no running workflow for ClusterSet default/no-such-clusterset" in text
     assert "hint:" in text and "Traceback" not in text
+
+
+def test_a_query_the_workflow_cannot_answer_is_one_line_with_a_hint() -> None:
+    from temporalio.client import WorkflowQueryFailedError
+
+    from cli.clusterset import CliError, _run
+
+    async def broken() -> None:
+        raise WorkflowQueryFailedError("[TMPRL1100] Nondeterminism error: Timer fired event did not match")
+
+    with pytest.raises(CliError) as raised:
+        _run(broken)
+    text = raised.value.format_message()
+    assert text.startswith("the workflow could not answer: [TMPRL1100]")
+    assert "docs/workflows.md §7" in text and "kubectl get ps-clusterset" in text
