@@ -154,11 +154,14 @@ async def histories_containing(
     return found
 
 
-async def histories_failing_replay(client: Client, *, query: str = "") -> dict[str, str]:
-    """Replay every closed workflow's history on the server against the current workflow code:
-    {workflow id (run id): replay failure}. A history written by a worker that was killed and restarted
-    must replay like any other; a divergence is a determinism bug that would otherwise surface only when a
-    worker happens to rebuild that workflow from its history (a cache eviction, a query on a new worker)."""
+async def histories_failing_replay(client: Client, *, query: str) -> dict[str, str]:
+    """Replay the history of every workflow `query` lists against the current workflow code:
+    {workflow id (run id): replay failure}.
+
+    Scope `query` (a visibility query) to the caller's own closed workflows: the session's dev server also
+    holds other tests' workflows, some of types this replayer does not know. A history written by a worker
+    that was killed and restarted must replay like any other; a divergence would otherwise surface only
+    when a worker happens to rebuild that workflow from its history (a cache eviction, another restart)."""
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.worker import Replayer
 
@@ -170,7 +173,7 @@ async def histories_failing_replay(client: Client, *, query: str = "") -> dict[s
         data_converter=pydantic_data_converter,
     )
     failures: dict[str, str] = {}
-    async for wf in client.list_workflows(query or "ExecutionStatus != 'Running'"):
+    async for wf in client.list_workflows(query):
         history = await client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history()
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         if result.replay_failure is not None:
