@@ -218,6 +218,8 @@ async def test_forced_failover_with_primary_site_partitioned(
     # the table exists everywhere first, so that what dc1 writes while cut off is only the acknowledged rows
     await asyncio.to_thread(ctl.write_load, gp.host, count=0, table="app.lost")
     await wait_rows(world, "dc3", "SELECT COUNT(*) AS n FROM app.lost", [{"n": 0}])
+    # and dc2 has received it too: else dc3 is ahead of dc2 and the failover rightly refuses dc2
+    await wait_until(received_all, within=30, what="dc2 to receive the CREATE TABLE of app.lost")
 
     # the primary site is cut off (from the other sites and from us) and keeps acknowledging writes
     cut_off(world, "dc1")
