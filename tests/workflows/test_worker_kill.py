@@ -32,8 +32,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from wf_process import WorkerProcess, histories_containing, histories_failing_replay
-from wf_world import NAMESPACE, PASSWORDS, secrets_file, spec_for, topology
+from wf_process import WorkerProcess, histories_containing, histories_failing_replay, running_worker
+from wf_world import NAMESPACE, PASSWORDS, spec_for, topology
 
 from worker.entity import apply_spec
 from workflows.clusterset import ClusterSetWorkflow
@@ -177,19 +177,10 @@ async def life(client: Client, address: str, tmp_path: Path, *, rng: random.Rand
     state = tmp_path / tag
     state.mkdir()
     with fresh_world(state) as world:
-        worker = WorkerProcess(
-            address=address,
-            task_queue=f"kill-{tag}",
-            secrets_file=secrets_file(state / "secrets.json"),
-            ca_path=world.ca_path,
-            log_dir=state,
-        )
-        worker.start()
-        try:
-            await worker.wait_ready()
+        async with running_worker(
+            address=address, task_queue=f"kill-{tag}", ca_path=world.ca_path, state_dir=state
+        ) as worker:
             return await _life(client, world, worker, rng=rng, kill=kill)
-        finally:
-            worker.stop()
 
 
 async def _life(

@@ -23,8 +23,8 @@ from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from wf_process import WorkerProcess
-from wf_world import NAMESPACE, secrets_file, spec_for, topology
+from wf_process import running_worker
+from wf_world import NAMESPACE, spec_for, topology
 
 from activities.models import CloneProgress
 from worker.entity import apply_spec
@@ -84,16 +84,9 @@ async def test_sigterm_records_the_clone_progress_and_a_new_worker_resumes_it(
     tag = uuid.uuid4().hex[:8]
     # a CLONE of about 20 s: long enough to stop the worker in the middle of it
     with running_world(topology(dataset_bytes=4_000_000_000, time_scale=4.0), state_dir=tmp_path) as world:
-        worker = WorkerProcess(
-            address=address,
-            task_queue=f"shutdown-{tag}",
-            secrets_file=secrets_file(tmp_path / "secrets.json"),
-            ca_path=world.ca_path,
-            log_dir=tmp_path,
-        )
-        worker.start()
-        try:
-            await worker.wait_ready()
+        async with running_worker(
+            address=address, task_queue=f"shutdown-{tag}", ca_path=world.ca_path, state_dir=tmp_path
+        ) as worker:
             uid = uuid.uuid4().hex[:12]
             _, handle = await apply_spec(
                 client,
@@ -145,5 +138,3 @@ async def test_sigterm_records_the_clone_progress_and_a_new_worker_resumes_it(
                 ("join", "Succeeded"),
             ]
             assert world.ctl.clone_count(dc2) == 1
-        finally:
-            worker.stop()

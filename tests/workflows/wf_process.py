@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import signal
 import socket
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,29 @@ class WorkerProcess:
         except (ProcessLookupError, subprocess.TimeoutExpired):
             self.kill()
         self.process = None
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    *, address: str, task_queue: str, ca_path: Path, state_dir: Path
+) -> AsyncIterator[WorkerProcess]:
+    """A `csctl worker` for the world whose CA is `ca_path`, its secrets file and logs in `state_dir`;
+    started and ready on entry, stopped (SIGTERM) on exit."""
+    from wf_world import secrets_file
+
+    worker = WorkerProcess(
+        address=address,
+        task_queue=task_queue,
+        secrets_file=secrets_file(state_dir / "secrets.json"),
+        ca_path=ca_path,
+        log_dir=state_dir,
+    )
+    worker.start()
+    try:
+        await worker.wait_ready()
+        yield worker
+    finally:
+        worker.stop()
 
 
 def _strings(obj: Any) -> Iterable[str]:
