@@ -208,6 +208,14 @@ def rejoin(clusterset: str, cluster: str, uid: str | None, requested_by: str | N
 @click.option("--json", "as_json", is_flag=True, help="Print the workflow's view as JSON.")
 def status(clusterset: str, uid: str | None, as_json: bool) -> None:
     """Show the ClusterSet as its workflow sees it: phase, operations, topology."""
+    _print_query(clusterset, uid, "status", format_view, as_json=as_json)
+
+
+def _print_query(
+    clusterset: str, uid: str | None, query: str, render: Callable[[Any], str], *, as_json: bool
+) -> None:
+    """Ask the ClusterSet's workflow the query named by the ClusterSetWorkflow method `query`; print the
+    answer as JSON or through `render`."""
     namespace, name = parse_target(clusterset)
 
     async def go() -> Any:
@@ -217,13 +225,10 @@ def status(clusterset: str, uid: str | None, as_json: bool) -> None:
         handle = client.get_workflow_handle_for(
             ClusterSetWorkflow.run, await _workflow_id(client, namespace, name, uid)
         )
-        return await handle.query(ClusterSetWorkflow.status)
+        return await handle.query(getattr(ClusterSetWorkflow, query))
 
-    view = _run(go)
-    if as_json:
-        click.echo(view.model_dump_json(indent=2))
-        return
-    click.echo(format_view(view))
+    answer = _run(go)
+    click.echo(answer.model_dump_json(indent=2) if as_json else render(answer))
 
 
 def format_view(view: Any) -> str:
@@ -258,22 +263,7 @@ def format_view(view: Any) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the workflow's answer as JSON.")
 def history(clusterset: str, uid: str | None, as_json: bool) -> None:
     """The operations the ClusterSet's workflow ran (the last 20), the one running, and those waiting."""
-    namespace, name = parse_target(clusterset)
-
-    async def go() -> Any:
-        from workflows.clusterset import ClusterSetWorkflow
-
-        client = await _connect()
-        handle = client.get_workflow_handle_for(
-            ClusterSetWorkflow.run, await _workflow_id(client, namespace, name, uid)
-        )
-        return await handle.query(ClusterSetWorkflow.operation_history)
-
-    answer = _run(go)
-    if as_json:
-        click.echo(answer.model_dump_json(indent=2))
-        return
-    click.echo(format_history(answer))
+    _print_query(clusterset, uid, "operation_history", format_history, as_json=as_json)
 
 
 def _duration(record: Any) -> str:

@@ -6,13 +6,17 @@ The workflow is driven as the watcher (ApplySpec through update-with-start, Diss
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from click.testing import CliRunner
 from temporalio.testing import WorkflowEnvironment
 from wf_fakes import FakeTopology, spec_of
 from wf_harness import FAST, running_harness, wait_until
 
 from activities.errors import DivergedGtids, InstanceUnreachable
 from activities.models import OperationKind
+from cli import main
 from workflows.clusterset import ClusterSetWorkflow
 from workflows.models import (
     ClusterSetPhase,
@@ -81,6 +85,15 @@ async def test_operation_history_query_and_its_table(time_skipping_env: Workflow
         assert table[2].startswith(f"{h.workflow_id}/bootstrap/dc1/1") and "Succeeded" in table[2]
         assert "generation 1" in table[2] and table[3].strip() == "bootstrap dc1 succeeded"
         assert table[4].startswith(f"{h.workflow_id}/join/dc2/2")
+        # the same through the command line, as an operator runs it
+        address = time_skipping_env.client.service_client.config.target_host
+        args = [f"{h.namespace}/{h.name}", "--uid", h.uid]
+        for command, expected in (("history", table[2].split()[0]), ("status", "phase Ready")):
+            result = await asyncio.to_thread(
+                CliRunner().invoke, main, [command, *args], env={"TEMPORAL_ADDRESS": address}
+            )
+            assert result.exit_code == 0, result.output
+            assert expected in result.output
 
 
 async def test_status_written_only_when_changed(time_skipping_env: WorkflowEnvironment) -> None:
